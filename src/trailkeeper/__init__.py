@@ -1,0 +1,1 @@
+"""Trailkeeper: a self-hosted, Slack-compatible audit log service."""

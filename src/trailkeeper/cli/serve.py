@@ -1,0 +1,81 @@
+"""`trailkeeper serve`, `demo` and `migrate`: running the service and preparing its database."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+import uvicorn
+
+from trailkeeper.catalog import load_catalog
+from trailkeeper.cli.context import migrated_store, settings_from_env
+from trailkeeper.config import Settings
+from trailkeeper.seed import demo_read_token, seed_demo
+from trailkeeper.storage import open_store
+from trailkeeper.storage.base import Store
+from trailkeeper.web.app import create_app
+
+SNIPPET = """\
+from slack_sdk.audit_logs import AuditLogsClient
+
+client = AuditLogsClient(token="{token}", base_url="{base}/audit/v1/")
+response = client.logs(limit=100)
+for entry in response.typed_body.entries:
+    print(entry.date_create, entry.action, entry.actor.user.id)
+print("next cursor:", response.typed_body.response_metadata.next_cursor)
+"""
+
+
+def _run(settings: Settings, store: Store) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    app = create_app(settings, store)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=settings.log_level == "debug",
+        server_header=False,
+    )
+
+
+@click.command()
+@click.option("--host", default=None, help="Bind address (default: TRAILKEEPER_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default: TRAILKEEPER_PORT).")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the API on the configured database; migrations are applied on start."""
+    settings = settings_from_env(host=host, port=port)
+    _run(settings, migrated_store(settings))
+
+
+@click.command()
+@click.option("--host", default=None, help="Bind address (default: TRAILKEEPER_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default: TRAILKEEPER_PORT).")
+def demo(host: str | None, port: int | None) -> None:
+    """Seed the demo organization (if empty), print a read token and a snippet, and serve it."""
+    settings = settings_from_env(host=host, port=port)
+    store = migrated_store(settings)
+    click.echo("preparing the demo organization (first run takes a few seconds)...", err=True)
+    stored = seed_demo(store, load_catalog(settings.catalog_extensions))
+    token = demo_read_token(store)
+    base = settings.base_url
+    click.echo(
+        f"\nTrailkeeper demo: {stored or 'existing'} events in {settings.resolved_database_url}"
+    )
+    click.echo(f"Base URL:   {base}/audit/v1/")
+    click.echo(f"Read token: {token}\n")
+    click.echo("Try it with slack_sdk (pip install slack_sdk):\n")
+    click.echo(SNIPPET.format(token=token, base=base))
+    click.echo(f"Or: curl -H 'Authorization: Bearer {token}' '{base}/audit/v1/logs?limit=2'\n")
+    _run(settings, store)
+
+
+@click.command()
+def migrate() -> None:
+    """Apply pending database migrations and say which."""
+    settings = settings_from_env()
+    store = open_store(settings.resolved_database_url)
+    applied = store.migrate()
+    click.echo("applied: " + ", ".join(applied) if applied else "database is up to date")

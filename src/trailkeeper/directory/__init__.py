@@ -1,0 +1,1 @@
+"""The directory: organizations, their workspaces, and the tokens that read or write their logs."""

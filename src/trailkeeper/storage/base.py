@@ -1,0 +1,100 @@
+"""The Store protocol: everything the core and the edges need from a database, and nothing more.
+
+Every method is synchronous and thread-safe; `append` returns only after the events are durably
+committed (backends group concurrent appends into one commit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from trailkeeper.directory.records import Organization, TokenRecord, Workspace
+from trailkeeper.events import AppendOutcome, PreparedEvent, StoredRow
+from trailkeeper.query import LogFilter, Position
+
+
+class EventStore(Protocol):
+    """The append-only log of every organization."""
+
+    def append(self, events: Sequence[PreparedEvent]) -> list[AppendOutcome]:
+        """Durably add events; each gets the next gap-free sequence number of its organization.
+
+        An event whose id its organization already has is not added again: its outcome is the
+        existing sequence number, marked duplicate.
+        """
+        ...
+
+    def scan(
+        self, org_id: str, log_filter: LogFilter, below: Position | None, limit: int
+    ) -> list[StoredRow]:
+        """An organization's rows matching the filter, strictly older than `below`, newest first."""
+        ...
+
+    def count_events(self, org_id: str) -> int:
+        """How many events an organization has (its next sequence number)."""
+        ...
+
+
+class DirectoryStore(Protocol):
+    """Organizations, workspaces and tokens."""
+
+    def put_organization(self, org: Organization) -> None:
+        """Create or update an organization."""
+        ...
+
+    def get_organization(self, org_id: str) -> Organization | None:
+        """An organization by id."""
+        ...
+
+    def list_organizations(self) -> list[Organization]:
+        """Every organization, by id."""
+        ...
+
+    def put_workspace(self, workspace: Workspace) -> None:
+        """Create or update a workspace."""
+        ...
+
+    def get_workspace(self, workspace_id: str) -> Workspace | None:
+        """A workspace by id."""
+        ...
+
+    def list_workspaces(self, org_id: str) -> list[Workspace]:
+        """The workspaces of an organization, by id."""
+        ...
+
+    def add_token(self, record: TokenRecord) -> None:
+        """Store a new token record (hash only)."""
+        ...
+
+    def find_token(self, token_hash: bytes) -> TokenRecord | None:
+        """The token with this hash, revoked or not."""
+        ...
+
+    def list_tokens(self, org_id: str | None = None) -> list[TokenRecord]:
+        """Tokens, optionally of one organization, oldest first."""
+        ...
+
+    def revoke_token(self, token_id: str, at: int) -> bool:
+        """Revoke a token; False when no active token has that id."""
+        ...
+
+    def touch_token(self, token_id: str, at: int) -> None:
+        """Record that a token was used."""
+        ...
+
+
+class Store(EventStore, DirectoryStore, Protocol):
+    """A whole backend: the log, the directory and a few shared secrets."""
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations; return the names applied."""
+        ...
+
+    def secret(self, name: str) -> bytes:
+        """A random 32-byte secret shared by every process on this database (created on demand)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,1 @@
+"""Migrations: numbered SQL files per backend, applied in order by `trailkeeper.storage.migrate`."""

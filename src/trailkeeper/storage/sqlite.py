@@ -1,0 +1,375 @@
+"""The SQLite backend: one WAL file, one writer connection with group commit, a reader per thread.
+
+Durability: WAL with `synchronous=FULL`, so an acknowledged append survives power loss. Other
+processes (the `ingest` command next to a running server) append safely: sequence numbers are
+allocated inside the `BEGIN IMMEDIATE` transaction that inserts the events.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from trailkeeper.directory.records import Organization, TokenRecord, Workspace
+from trailkeeper.errors import StorageError
+from trailkeeper.events import AppendOutcome, PreparedEvent, StoredRow
+from trailkeeper.query import LogFilter, Position
+from trailkeeper.storage.groupcommit import GroupCommitter
+from trailkeeper.storage.migrate import migrations_for, pending
+from trailkeeper.storage.scans import scan_sql
+
+T = TypeVar("T")
+BUSY_TIMEOUT_MS = 30_000
+ID_CHUNK = 500
+_TOKEN_COLUMNS = (
+    "id, org_id, token_hash, scopes, label, created_at, last_used_at, revoked_at, "  # noqa: S105
+    "workspace_id, installation_id"
+)
+
+
+def split_statements(script: str) -> list[str]:
+    """The statements of an SQL script, for running them one by one inside a transaction."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip() and not current.strip().startswith("--"):
+        statements.append(current.strip())
+    return statements
+
+
+def _token_from_row(row: Sequence[Any]) -> TokenRecord:
+    return TokenRecord(
+        id=row[0],
+        org_id=row[1],
+        token_hash=bytes(row[2]),
+        scopes=frozenset(row[3].split()),
+        label=row[4],
+        created_at=row[5],
+        last_used_at=row[6],
+        revoked_at=row[7],
+        workspace_id=row[8],
+        installation_id=row[9],
+    )
+
+
+class SQLiteStore:
+    """`Store` on a SQLite file."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._wlock = threading.RLock()
+        self._writer = self._connect()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._committer: GroupCommitter[Sequence[PreparedEvent], list[AppendOutcome]] = (
+            GroupCommitter(self._commit_batches)
+        )
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open SQLite database {self.path}: {exc}") from exc
+        return conn
+
+    # --- connections and transactions -----------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            conn.execute("PRAGMA query_only = ON")
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._wlock:
+            conn = self._writer
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            with self._transaction() as conn:
+                return fn(conn)
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite write failed: {exc}") from exc
+
+    def _read(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
+        try:
+            return self._reader().execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite read failed: {exc}") from exc
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations in one transaction; safe when several processes start."""
+
+        def apply(conn: sqlite3.Connection) -> list[str]:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)"
+            )
+            applied = {r[0] for r in conn.execute("SELECT name FROM schema_migrations")}
+            names = []
+            for migration in pending(migrations_for("sqlite"), applied):
+                for statement in split_statements(migration.sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations VALUES (?, strftime('%s','now'))",
+                    (migration.name,),
+                )
+                names.append(migration.name)
+            return names
+
+        return self._write(apply)
+
+    def secret(self, name: str) -> bytes:
+        """A shared random secret, created by whichever process asks first."""
+
+        def get_or_create(conn: sqlite3.Connection) -> bytes:
+            conn.execute(
+                "INSERT OR IGNORE INTO secrets VALUES (?, ?)", (name, secrets.token_bytes(32))
+            )
+            return bytes(
+                conn.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()[0]
+            )
+
+        rows = self._read("SELECT value FROM secrets WHERE name = ?", (name,))
+        return bytes(rows[0][0]) if rows else self._write(get_or_create)
+
+    def close(self) -> None:
+        """Close every connection this store opened."""
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        with self._wlock:
+            self._writer.close()
+
+    # --- events -----------------------------------------------------------------------------
+
+    def append(self, events: Sequence[PreparedEvent]) -> list[AppendOutcome]:
+        """Durably append events (group-committed with concurrent callers)."""
+        if not events:
+            return []
+        return self._committer.submit(events)
+
+    def _commit_batches(
+        self, batches: Sequence[Sequence[PreparedEvent]]
+    ) -> list[list[AppendOutcome]]:
+        return self._write(lambda conn: [self._append_batch(conn, b) for b in batches])
+
+    def _existing_ids(
+        self, conn: sqlite3.Connection, org_id: str, ids: list[str]
+    ) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(ids), ID_CHUNK):
+            chunk = ids[start : start + ID_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = conn.execute(
+                f"SELECT id, seq FROM events WHERE org_id = ? AND id IN ({marks})", (org_id, *chunk)
+            )
+            found.update(dict(rows.fetchall()))
+        return found
+
+    def _append_batch(
+        self, conn: sqlite3.Connection, batch: Sequence[PreparedEvent]
+    ) -> list[AppendOutcome]:
+        outcomes: list[AppendOutcome | None] = [None] * len(batch)
+        by_org: dict[str, list[int]] = {}
+        for i, event in enumerate(batch):
+            by_org.setdefault(event.org_id, []).append(i)
+        for org_id, indexes in by_org.items():
+            self._append_org(conn, org_id, [(i, batch[i]) for i in indexes], outcomes)
+        return [o for o in outcomes if o is not None]
+
+    def _append_org(
+        self,
+        conn: sqlite3.Connection,
+        org_id: str,
+        items: list[tuple[int, PreparedEvent]],
+        outcomes: list[AppendOutcome | None],
+    ) -> None:
+        supplied = [e.id for _, e in items if e.id_supplied]
+        known = self._existing_ids(conn, org_id, supplied) if supplied else {}
+        head = conn.execute("SELECT next_seq FROM org_heads WHERE org_id = ?", (org_id,)).fetchone()
+        next_seq = head[0] if head else 0
+        rows = []
+        for i, event in items:
+            if event.id in known:
+                outcomes[i] = AppendOutcome(event.id, known[event.id], duplicate=True)
+                continue
+            known[event.id] = next_seq
+            rows.append(
+                (
+                    org_id,
+                    next_seq,
+                    event.id,
+                    event.date_create,
+                    event.action,
+                    event.actor_id,
+                    event.entity_id,
+                    event.body,
+                )
+            )
+            outcomes[i] = AppendOutcome(event.id, next_seq, duplicate=False)
+            next_seq += 1
+        conn.executemany(
+            "INSERT INTO events (org_id, seq, id, date_create, action, actor_id, "
+            "entity_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        conn.execute(
+            "INSERT INTO org_heads VALUES (?, ?) ON CONFLICT(org_id) "
+            "DO UPDATE SET next_seq = excluded.next_seq",
+            (org_id, next_seq),
+        )
+
+    def scan(
+        self, org_id: str, log_filter: LogFilter, below: Position | None, limit: int
+    ) -> list[StoredRow]:
+        """Matching rows of one organization, newest first, strictly below `below`."""
+        sql, args = scan_sql(org_id, log_filter, below, limit)
+        return [StoredRow(r[0], r[1], r[2]) for r in self._read(sql, args)]
+
+    def count_events(self, org_id: str) -> int:
+        """The organization's next sequence number, i.e. how many events it has."""
+        rows = self._read("SELECT next_seq FROM org_heads WHERE org_id = ?", (org_id,))
+        return int(rows[0][0]) if rows else 0
+
+    # --- directory --------------------------------------------------------------------------
+
+    def put_organization(self, org: Organization) -> None:
+        """Create or update an organization."""
+        self._write(
+            lambda c: c.execute(
+                "INSERT INTO organizations VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                "name = excluded.name, domain = excluded.domain",
+                (org.id, org.name, org.domain),
+            )
+        )
+
+    def get_organization(self, org_id: str) -> Organization | None:
+        """An organization by id."""
+        rows = self._read("SELECT id, name, domain FROM organizations WHERE id = ?", (org_id,))
+        return Organization(*rows[0]) if rows else None
+
+    def list_organizations(self) -> list[Organization]:
+        """Every organization."""
+        return [
+            Organization(*r)
+            for r in self._read("SELECT id, name, domain FROM organizations ORDER BY id")
+        ]
+
+    def put_workspace(self, workspace: Workspace) -> None:
+        """Create or update a workspace."""
+        w = workspace
+        self._write(
+            lambda c: c.execute(
+                "INSERT INTO workspaces VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                "org_id = excluded.org_id, name = excluded.name, domain = excluded.domain",
+                (w.id, w.org_id, w.name, w.domain),
+            )
+        )
+
+    def get_workspace(self, workspace_id: str) -> Workspace | None:
+        """A workspace by id."""
+        rows = self._read(
+            "SELECT id, org_id, name, domain FROM workspaces WHERE id = ?", (workspace_id,)
+        )
+        return Workspace(*rows[0]) if rows else None
+
+    def list_workspaces(self, org_id: str) -> list[Workspace]:
+        """The workspaces of an organization."""
+        rows = self._read(
+            "SELECT id, org_id, name, domain FROM workspaces WHERE org_id = ? ORDER BY id",
+            (org_id,),
+        )
+        return [Workspace(*r) for r in rows]
+
+    def add_token(self, record: TokenRecord) -> None:
+        """Store a token record (its hash, never the token)."""
+        r = record
+        self._write(
+            lambda c: c.execute(
+                f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    r.id,
+                    r.org_id,
+                    r.token_hash,
+                    " ".join(sorted(r.scopes)),
+                    r.label,
+                    r.created_at,
+                    r.last_used_at,
+                    r.revoked_at,
+                    r.workspace_id,
+                    r.installation_id,
+                ),
+            )
+        )
+
+    def find_token(self, token_hash: bytes) -> TokenRecord | None:
+        """The token with this hash."""
+        rows = self._read(
+            f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE token_hash = ?", (token_hash,)
+        )
+        return _token_from_row(rows[0]) if rows else None
+
+    def list_tokens(self, org_id: str | None = None) -> list[TokenRecord]:
+        """Tokens, optionally of one organization."""
+        if org_id is None:
+            rows = self._read(f"SELECT {_TOKEN_COLUMNS} FROM tokens ORDER BY created_at, id")
+        else:
+            rows = self._read(
+                f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE org_id = ? ORDER BY created_at, id",
+                (org_id,),
+            )
+        return [_token_from_row(r) for r in rows]
+
+    def revoke_token(self, token_id: str, at: int) -> bool:
+        """Revoke an active token."""
+        cursor = self._write(
+            lambda c: c.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (at, token_id),
+            )
+        )
+        return cursor.rowcount > 0
+
+    def touch_token(self, token_id: str, at: int) -> None:
+        """Record a token's last use."""
+        self._write(
+            lambda c: c.execute("UPDATE tokens SET last_used_at = ? WHERE id = ?", (at, token_id))
+        )

@@ -1,0 +1,71 @@
+"""The ingest API: `POST /ingest/v1/events` with a token holding `auditlogs:write`.
+
+The response is sent only after the batch is durably committed; concurrent requests share
+commits (group commit in the store).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import Response
+
+from trailkeeper.directory.records import WRITE_SCOPE
+from trailkeeper.errors import PayloadTooLarge
+from trailkeeper.ingest import IngestReport, parse_batch
+from trailkeeper.web.audit_api import services_of
+from trailkeeper.web.credentials import bearer_token
+from trailkeeper.web.errors import json_response, response_for
+from trailkeeper.web.services import Services
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The request body, refusing more than `max_bytes` without reading it all."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLarge(f"body larger than {max_bytes} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge(f"body larger than {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def ingest_sync(services: Services, headers: Mapping[str, str], body: bytes) -> IngestReport:
+    """Authorize, parse, validate and durably append one batch."""
+    grant = services.grant(bearer_token(headers), WRITE_SCOPE)
+    items = parse_batch(body, max_events=services.settings.max_batch_events)
+    return services.ingestor.ingest(items, org_scope=grant.org_id)
+
+
+def report_body(report: IngestReport) -> dict[str, Any]:
+    """The JSON answer to an ingest call."""
+    return {
+        "ok": not report.rejected,
+        "accepted": len(report.accepted),
+        "stored": report.stored,
+        "duplicates": len(report.duplicates),
+        "ids": report.accepted,
+        "rejected": [{"index": r.index, "reason": r.reason} for r in report.rejected],
+    }
+
+
+async def ingest_events(request: Request) -> Response:
+    """`POST /ingest/v1/events`: a JSON array or NDJSON batch of events."""
+    services = services_of(request)
+    try:
+        headers = dict(request.headers)
+        bearer_token(headers)  # refuse anonymous callers before reading their body
+        body = await read_body(request, services.settings.max_request_bytes)
+        report = await anyio.to_thread.run_sync(ingest_sync, services, headers, body)
+    except Exception as exc:
+        return response_for(exc)
+    payload = report_body(report)
+    if report.rejected and not report.accepted:
+        return json_response({**payload, "error": "invalid_events"}, 400)
+    return json_response(payload)

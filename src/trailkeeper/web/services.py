@@ -1,0 +1,70 @@
+"""What the web edge needs at hand, built once per app: store, catalog, ingest, limits, keys."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from trailkeeper.catalog import Catalog
+from trailkeeper.config import Settings
+from trailkeeper.directory.locations import LocationIndex
+from trailkeeper.directory.tokens import Grant, authorize
+from trailkeeper.errors import RateLimited
+from trailkeeper.ingest import Ingestor
+from trailkeeper.ratelimit import RateLimiter, TokenBucketLimiter
+from trailkeeper.storage.base import Store
+
+TOUCH_INTERVAL_S = 60
+CURSOR_SECRET = "cursor-mac"  # noqa: S105 - the name of a stored secret, not one
+
+
+@dataclass
+class Services:
+    """The collaborators of every handler."""
+
+    settings: Settings
+    store: Store
+    catalog: Catalog
+    ingestor: Ingestor
+    limiter: RateLimiter
+    cursor_key: bytes
+    clock: Callable[[], float] = time.time
+    _touched: dict[str, float] = field(default_factory=dict)
+
+    def grant(self, token: str, scope: str) -> Grant:
+        """Authorize a token for a scope and note its use (at most once a minute)."""
+        grant = authorize(token, scope, self.store.find_token)
+        now = self.clock()
+        if now - self._touched.get(grant.token_id, 0.0) >= TOUCH_INTERVAL_S:
+            self._touched[grant.token_id] = now
+            self.store.touch_token(grant.token_id, int(now))
+        return grant
+
+    def check_rate(self, org_id: str) -> None:
+        """Raise `RateLimited` when the organization has no calls left."""
+        wait = self.limiter.retry_after_s(org_id)
+        if wait:
+            raise RateLimited(wait)
+
+
+def build_services(
+    settings: Settings,
+    store: Store,
+    catalog: Catalog,
+    limiter: RateLimiter | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Services:
+    """Wire the services of an app from settings and a migrated store."""
+    ingestor = Ingestor(
+        store, catalog, LocationIndex(store), max_event_bytes=settings.max_event_bytes, clock=clock
+    )
+    return Services(
+        settings=settings,
+        store=store,
+        catalog=catalog,
+        ingestor=ingestor,
+        limiter=limiter or TokenBucketLimiter(settings.rate_limit_per_minute),
+        cursor_key=store.secret(CURSOR_SECRET),
+        clock=clock,
+    )
