@@ -15,10 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from trailkeeper.directory.records import Organization, TokenRecord, Workspace
 from trailkeeper.errors import StorageError
 from trailkeeper.events import AppendOutcome, PreparedEvent, StoredRow
 from trailkeeper.query import LogFilter, Position
+from trailkeeper.storage.directory_sql import SQLDirectory
 from trailkeeper.storage.groupcommit import GroupCommitter
 from trailkeeper.storage.migrate import migrations_for, pending
 from trailkeeper.storage.scans import scan_sql
@@ -26,10 +26,6 @@ from trailkeeper.storage.scans import scan_sql
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 30_000
 ID_CHUNK = 500
-_TOKEN_COLUMNS = (
-    "id, org_id, token_hash, scopes, label, created_at, last_used_at, revoked_at, "  # noqa: S105
-    "workspace_id, installation_id"
-)
 
 
 def split_statements(script: str) -> list[str]:
@@ -46,22 +42,7 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
-def _token_from_row(row: Sequence[Any]) -> TokenRecord:
-    return TokenRecord(
-        id=row[0],
-        org_id=row[1],
-        token_hash=bytes(row[2]),
-        scopes=frozenset(row[3].split()),
-        label=row[4],
-        created_at=row[5],
-        last_used_at=row[6],
-        revoked_at=row[7],
-        workspace_id=row[8],
-        installation_id=row[9],
-    )
-
-
-class SQLiteStore:
+class SQLiteStore(SQLDirectory):
     """`Store` on a SQLite file."""
 
     def __init__(self, path: str) -> None:
@@ -269,107 +250,10 @@ class SQLiteStore:
         rows = self._read("SELECT next_seq FROM org_heads WHERE org_id = ?", (org_id,))
         return int(rows[0][0]) if rows else 0
 
-    # --- directory --------------------------------------------------------------------------
+    # --- directory (SQLDirectory) ---------------------------------------------------------
 
-    def put_organization(self, org: Organization) -> None:
-        """Create or update an organization."""
-        self._write(
-            lambda c: c.execute(
-                "INSERT INTO organizations VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
-                "name = excluded.name, domain = excluded.domain",
-                (org.id, org.name, org.domain),
-            )
-        )
+    def _query(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
+        return self._read(sql, args)
 
-    def get_organization(self, org_id: str) -> Organization | None:
-        """An organization by id."""
-        rows = self._read("SELECT id, name, domain FROM organizations WHERE id = ?", (org_id,))
-        return Organization(*rows[0]) if rows else None
-
-    def list_organizations(self) -> list[Organization]:
-        """Every organization."""
-        return [
-            Organization(*r)
-            for r in self._read("SELECT id, name, domain FROM organizations ORDER BY id")
-        ]
-
-    def put_workspace(self, workspace: Workspace) -> None:
-        """Create or update a workspace."""
-        w = workspace
-        self._write(
-            lambda c: c.execute(
-                "INSERT INTO workspaces VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
-                "org_id = excluded.org_id, name = excluded.name, domain = excluded.domain",
-                (w.id, w.org_id, w.name, w.domain),
-            )
-        )
-
-    def get_workspace(self, workspace_id: str) -> Workspace | None:
-        """A workspace by id."""
-        rows = self._read(
-            "SELECT id, org_id, name, domain FROM workspaces WHERE id = ?", (workspace_id,)
-        )
-        return Workspace(*rows[0]) if rows else None
-
-    def list_workspaces(self, org_id: str) -> list[Workspace]:
-        """The workspaces of an organization."""
-        rows = self._read(
-            "SELECT id, org_id, name, domain FROM workspaces WHERE org_id = ? ORDER BY id",
-            (org_id,),
-        )
-        return [Workspace(*r) for r in rows]
-
-    def add_token(self, record: TokenRecord) -> None:
-        """Store a token record (its hash, never the token)."""
-        r = record
-        self._write(
-            lambda c: c.execute(
-                f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    r.id,
-                    r.org_id,
-                    r.token_hash,
-                    " ".join(sorted(r.scopes)),
-                    r.label,
-                    r.created_at,
-                    r.last_used_at,
-                    r.revoked_at,
-                    r.workspace_id,
-                    r.installation_id,
-                ),
-            )
-        )
-
-    def find_token(self, token_hash: bytes) -> TokenRecord | None:
-        """The token with this hash."""
-        rows = self._read(
-            f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE token_hash = ?", (token_hash,)
-        )
-        return _token_from_row(rows[0]) if rows else None
-
-    def list_tokens(self, org_id: str | None = None) -> list[TokenRecord]:
-        """Tokens, optionally of one organization."""
-        if org_id is None:
-            rows = self._read(f"SELECT {_TOKEN_COLUMNS} FROM tokens ORDER BY created_at, id")
-        else:
-            rows = self._read(
-                f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE org_id = ? ORDER BY created_at, id",
-                (org_id,),
-            )
-        return [_token_from_row(r) for r in rows]
-
-    def revoke_token(self, token_id: str, at: int) -> bool:
-        """Revoke an active token."""
-        cursor = self._write(
-            lambda c: c.execute(
-                "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                (at, token_id),
-            )
-        )
-        return cursor.rowcount > 0
-
-    def touch_token(self, token_id: str, at: int) -> None:
-        """Record a token's last use."""
-        self._write(
-            lambda c: c.execute("UPDATE tokens SET last_used_at = ? WHERE id = ?", (at, token_id))
-        )
+    def _execute(self, sql: str, args: Sequence[object] = ()) -> int:
+        return self._write(lambda c: c.execute(sql, args).rowcount)
