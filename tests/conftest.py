@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import socket
 import threading
 import time
+from urllib.parse import quote
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +27,50 @@ ORG = "E0TEST"
 OTHER_ORG = "E0OTHER"
 WS_A, WS_B, WS_OTHER = "T0TESTA", "T0TESTB", "T0OTHER"
 BASE_TIME = 1_700_000_000
+
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--require-postgres",
+        action="store_true",
+        help="fail (instead of skip) PostgreSQL tests when no server answers; CI sets it",
+    )
+
+
+def postgres_required(config: pytest.Config) -> bool:
+    return bool(config.getoption("--require-postgres")) or os.environ.get("CI") == "true"
+
+
+@pytest.fixture(scope="session")
+def postgres_url(pytestconfig: pytest.Config) -> str:
+    """The PostgreSQL server for tests: TRAILKEEPER_TEST_POSTGRES_URL or the local default."""
+    import psycopg
+
+    url = os.environ.get("TRAILKEEPER_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    try:
+        psycopg.connect(url, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        if postgres_required(pytestconfig):
+            pytest.fail(f"PostgreSQL required but unreachable at {url}: {exc}")
+        pytest.skip(f"no PostgreSQL at {url}")
+    return url
+
+
+@pytest.fixture
+def postgres_schema_url(postgres_url: str) -> Iterator[str]:
+    """A URL whose connections use a fresh, private schema; dropped afterwards."""
+    import psycopg
+
+    schema = f"tk_test_{secrets.token_hex(6)}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in postgres_url else "?"
+    yield f"{postgres_url}{sep}options={quote(f'-csearch_path={schema}')}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture(scope="session")

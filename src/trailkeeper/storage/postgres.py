@@ -1,0 +1,265 @@
+"""The PostgreSQL backend: psycopg 3 with a pool for reads, one writer connection per process.
+
+Appends are group-committed and written with binary COPY. Each organization's sequence comes from
+its `org_heads` row, locked FOR UPDATE inside the appending transaction (organizations locked in
+sorted order), so any number of nodes append without gaps, forks or deadlocks.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg_pool import ConnectionPool
+
+from trailkeeper.errors import StorageError
+from trailkeeper.events import AppendOutcome, PreparedEvent, StoredRow
+from trailkeeper.query import LogFilter, Position
+from trailkeeper.storage.directory_sql import SQLDirectory
+from trailkeeper.storage.groupcommit import GroupCommitter
+from trailkeeper.storage.migrate import migrations_for, pending
+from trailkeeper.storage.partitions import month_partition, months_ahead
+from trailkeeper.storage.scans import scan_sql
+
+T = TypeVar("T")
+MONTHS_AHEAD = 3
+MIGRATION_LOCK = 7_254_031  # pg_advisory_xact_lock key: one migrator at a time
+EVENT_COLUMNS = "org_id, seq, id, date_create, action, actor_id, entity_id, body"
+EVENT_TYPES = ["text", "int8", "text", "int8", "text", "text", "text", "bytea"]
+ID_TYPES = ["text", "text", "int8", "int8"]
+
+
+class PostgresStore(SQLDirectory):
+    """`Store` on PostgreSQL."""
+
+    PH = "%s"
+
+    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+        self.url = url
+        try:
+            self._pool = ConnectionPool(
+                url,
+                min_size=1,
+                max_size=pool_size,
+                open=True,
+                kwargs={"autocommit": True},
+                timeout=30,
+            )
+        except psycopg.Error as exc:
+            raise StorageError(f"cannot connect to PostgreSQL: {exc}") from exc
+        self._writer: psycopg.Connection[Any] | None = None
+        self._known_partitions: set[str] = set()
+        self._partition_lock = threading.Lock()
+        self._committer: GroupCommitter[Sequence[PreparedEvent], list[AppendOutcome]] = (
+            GroupCommitter(self._commit_batches)
+        )
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def _with_conn(self, fn: Callable[[psycopg.Connection[Any]], T]) -> T:
+        try:
+            with self._pool.connection() as conn:
+                return fn(conn)
+        except psycopg.Error as exc:
+            raise StorageError(f"PostgreSQL failed: {exc}") from exc
+
+    def _query(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
+        return self._with_conn(lambda c: c.execute(sql, args).fetchall())
+
+    def _execute(self, sql: str, args: Sequence[object] = ()) -> int:
+        return self._with_conn(lambda c: c.execute(sql, args).rowcount)
+
+    def _writer_conn(self) -> psycopg.Connection[Any]:
+        if self._writer is None or self._writer.closed or self._writer.broken:
+            self._writer = psycopg.connect(self.url, autocommit=False)
+        return self._writer
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations under an advisory lock, then create partitions ahead."""
+
+        def apply(conn: psycopg.Connection[Any]) -> list[str]:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations "
+                    "(name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                )
+                applied = {r[0] for r in conn.execute("SELECT name FROM schema_migrations")}
+                names = []
+                for migration in pending(migrations_for("postgres"), applied):
+                    conn.execute(migration.sql.encode())
+                    conn.execute(
+                        "INSERT INTO schema_migrations (name) VALUES (%s)", (migration.name,)
+                    )
+                    names.append(migration.name)
+                return names
+
+        names = self._with_conn(apply)
+        self.create_partitions_ahead()
+        return names
+
+    def create_partitions_ahead(self, now: int | None = None) -> list[str]:
+        """Make sure this month's partition and the next few exist; return their names."""
+        parts = months_ahead(int(time.time()) if now is None else now, MONTHS_AHEAD)
+        for part in parts:
+            self._ensure_partition(part.start)
+        return [p.name for p in parts]
+
+    def _ensure_partition(self, timestamp: int) -> None:
+        part = month_partition(timestamp)
+        if part.name in self._known_partitions:
+            return
+        sql = (
+            f"CREATE TABLE IF NOT EXISTS {part.name} PARTITION OF events "
+            f"FOR VALUES FROM ({part.start}) TO ({part.end})"
+        )
+        with self._partition_lock:
+            try:
+                self._execute(sql)
+            except StorageError as exc:
+                # Two nodes creating the same partition at once: the loser's error is harmless.
+                if not isinstance(
+                    exc.__cause__, pg_errors.DuplicateTable | pg_errors.UniqueViolation
+                ):
+                    raise
+            self._known_partitions.add(part.name)
+
+    def secret(self, name: str) -> bytes:
+        """A shared random secret, created by whichever node asks first."""
+        self._execute(
+            "INSERT INTO secrets (name, value) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (name, secrets.token_bytes(32)),
+        )
+        return bytes(self._query("SELECT value FROM secrets WHERE name = %s", (name,))[0][0])
+
+    def close(self) -> None:
+        """Close the pool and the writer connection."""
+        self._pool.close()
+        if self._writer is not None:
+            self._writer.close()
+
+    # --- events -------------------------------------------------------------------------------
+
+    def append(self, events: Sequence[PreparedEvent]) -> list[AppendOutcome]:
+        """Durably append events (group-committed with concurrent callers)."""
+        if not events:
+            return []
+        for timestamp in {month_partition(e.date_create).start for e in events}:
+            self._ensure_partition(timestamp)
+        return self._committer.submit(events)
+
+    def _commit_batches(
+        self, batches: Sequence[Sequence[PreparedEvent]]
+    ) -> list[list[AppendOutcome]]:
+        conn = self._writer_conn()
+        try:
+            with conn.transaction():
+                return _AppendTransaction(conn, batches).run()
+        except psycopg.Error as exc:
+            raise StorageError(f"PostgreSQL append failed: {exc}") from exc
+
+    def scan(
+        self, org_id: str, log_filter: LogFilter, below: Position | None, limit: int
+    ) -> list[StoredRow]:
+        """Matching rows of one organization, newest first, strictly below `below`."""
+        sql, args = scan_sql(org_id, log_filter, below, limit, ph="%s")
+        return [StoredRow(r[0], r[1], bytes(r[2])) for r in self._query(sql, args)]
+
+    def count_events(self, org_id: str) -> int:
+        """The organization's next sequence number, i.e. how many events it has."""
+        rows = self._query("SELECT next_seq FROM org_heads WHERE org_id = %s", (org_id,))
+        return int(rows[0][0]) if rows else 0
+
+
+class _AppendTransaction:
+    """One group commit: lock the heads, skip known ids, number the events, COPY them in."""
+
+    def __init__(
+        self, conn: psycopg.Connection[Any], batches: Sequence[Sequence[PreparedEvent]]
+    ) -> None:
+        self.conn = conn
+        self.batches = batches
+        self.heads: dict[str, int] = {}
+        self.known: dict[tuple[str, str], int] = {}
+        self.event_rows: list[tuple[object, ...]] = []
+        self.id_rows: list[tuple[object, ...]] = []
+
+    def run(self) -> list[list[AppendOutcome]]:
+        self._lock_heads(sorted({e.org_id for b in self.batches for e in b}))
+        self._load_known_ids()
+        results = [[self._number(e) for e in batch] for batch in self.batches]
+        self._copy("events", EVENT_COLUMNS, EVENT_TYPES, self.event_rows)
+        self._copy("event_ids", "org_id, id, seq, date_create", ID_TYPES, self.id_rows)
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                "UPDATE org_heads SET next_seq = %s WHERE org_id = %s",
+                [(seq, org) for org, seq in self.heads.items()],
+            )
+        return results
+
+    def _lock_heads(self, orgs: list[str]) -> None:
+        self.conn.execute(
+            "INSERT INTO org_heads (org_id, next_seq) SELECT unnest(%s::text[]), 0 "
+            "ON CONFLICT DO NOTHING",
+            (orgs,),
+        )
+        rows = self.conn.execute(
+            "SELECT org_id, next_seq FROM org_heads WHERE org_id = ANY(%s) "
+            "ORDER BY org_id FOR UPDATE",
+            (orgs,),
+        ).fetchall()
+        self.heads = {org: int(seq) for org, seq in rows}
+
+    def _load_known_ids(self) -> None:
+        wanted: dict[str, list[str]] = {}
+        for batch in self.batches:
+            for event in batch:
+                if event.id_supplied:
+                    wanted.setdefault(event.org_id, []).append(event.id)
+        for org_id, ids in wanted.items():
+            rows = self.conn.execute(
+                "SELECT id, seq FROM event_ids WHERE org_id = %s AND id = ANY(%s)", (org_id, ids)
+            ).fetchall()
+            self.known.update({(org_id, i): int(s) for i, s in rows})
+
+    def _number(self, event: PreparedEvent) -> AppendOutcome:
+        key = (event.org_id, event.id)
+        if key in self.known:
+            return AppendOutcome(event.id, self.known[key], duplicate=True)
+        seq = self.heads[event.org_id]
+        self.heads[event.org_id] = seq + 1
+        self.known[key] = seq
+        self.event_rows.append(
+            (
+                event.org_id,
+                seq,
+                event.id,
+                event.date_create,
+                event.action,
+                event.actor_id,
+                event.entity_id,
+                event.body,
+            )
+        )
+        self.id_rows.append((event.org_id, event.id, seq, event.date_create))
+        return AppendOutcome(event.id, seq, duplicate=False)
+
+    def _copy(
+        self, table: str, columns: str, types: list[str], rows: list[tuple[object, ...]]
+    ) -> None:
+        if not rows:
+            return
+        with (
+            self.conn.cursor() as cur,
+            cur.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
+        ):
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
