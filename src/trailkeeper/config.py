@@ -45,6 +45,10 @@ class Settings:
     rate_limit_per_minute: int = setting(
         50, "Audit API calls allowed per organization per minute (Slack Tier 3); 0 turns it off."
     )
+    redis_url: str = setting(
+        "",
+        "Redis URL (redis://host:6379/0) for a rate limit shared by nodes (empty: per process).",
+    )
     default_page_limit: int = setting(
         100, "Entries per /audit/v1/logs page when `limit` is absent."
     )
@@ -103,6 +107,11 @@ _VALIDATORS: dict[str, Callable[[Any], str | None]] = {
         None
         if v in {"debug", "info", "warning", "error"}
         else "must be debug, info, warning or error"
+    ),
+    "redis_url": lambda v: (
+        None
+        if v == "" or v.startswith(("redis://", "rediss://", "unix://"))
+        else "must start with redis://, rediss:// or unix://"
     ),
     "database_url": lambda v: (
         None

@@ -45,6 +45,20 @@ class PreparedEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A whole stored event, in its organization's sequence: what relays and copies move."""
+
+    org_id: str
+    seq: int
+    id: str
+    date_create: int
+    action: str
+    actor_id: str
+    entity_id: str | None
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class StoredRow:
     """One event as read back: its position in the organization's order and its bytes."""
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from trailkeeper.directory.records import Organization, TokenRecord, Workspace
-from trailkeeper.events import AppendOutcome, PreparedEvent, StoredRow
+from trailkeeper.events import AppendOutcome, EventRecord, PreparedEvent, StoredRow
 from trailkeeper.query import LogFilter, Position
 
 
@@ -33,6 +33,34 @@ class EventStore(Protocol):
 
     def count_events(self, org_id: str) -> int:
         """How many events an organization has (its next sequence number)."""
+        ...
+
+    def events_from(self, org_id: str, start_seq: int, limit: int) -> list[EventRecord]:
+        """An organization's events with seq >= start_seq, in sequence order, at most `limit`."""
+        ...
+
+    def import_events(self, records: Sequence[EventRecord]) -> None:
+        """Store events with their original sequence numbers (copying a store).
+
+        Each organization's records must continue its sequence exactly (first seq == its count,
+        no gaps), else `StorageError`.
+        """
+        ...
+
+    def organizations_with_events(self) -> list[str]:
+        """Ids of organizations that have at least one event."""
+        ...
+
+
+class PositionStore(Protocol):
+    """Where consumers of the committed log (relays, detectors) have got to, per organization."""
+
+    def get_position(self, consumer: str, org_id: str) -> int:
+        """The next sequence number `consumer` will read for `org_id` (0 at first)."""
+        ...
+
+    def set_position(self, consumer: str, org_id: str, next_seq: int) -> None:
+        """Record that `consumer` has handled everything below `next_seq`."""
         ...
 
 
@@ -84,7 +112,7 @@ class DirectoryStore(Protocol):
         ...
 
 
-class Store(EventStore, DirectoryStore, Protocol):
+class Store(EventStore, DirectoryStore, PositionStore, Protocol):
     """A whole backend: the log, the directory and a few shared secrets."""
 
     def migrate(self) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Any
 from trailkeeper.directory.records import Organization, TokenRecord, Workspace
 
 TOKEN_COLUMNS = (
-    "id, org_id, token_hash, scopes, label, created_at, last_used_at, revoked_at, "  # noqa: S105
+    "id, org_id, token_hash, scopes, label, created_at, last_used_at, revoked_at, "
     "workspace_id, installation_id"
 )
 

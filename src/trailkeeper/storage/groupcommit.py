@@ -7,7 +7,8 @@ queued so far, so N concurrent requests cost one commit instead of N.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 Batch = TypeVar("Batch")
@@ -44,6 +45,12 @@ class GroupCommitter(Generic[Batch, Result]):
         if ticket.error is not None:
             raise ticket.error
         return ticket.result  # type: ignore[return-value]
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold off group commits (for another writer sharing the same connection)."""
+        with self._commit_lock:
+            yield
 
     def _commit_queued(self) -> None:
         with self._queue_lock:

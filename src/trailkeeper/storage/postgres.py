@@ -18,13 +18,14 @@ from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
 from trailkeeper.errors import StorageError
-from trailkeeper.events import AppendOutcome, PreparedEvent, StoredRow
+from trailkeeper.events import AppendOutcome, EventRecord, PreparedEvent, StoredRow
 from trailkeeper.query import LogFilter, Position
 from trailkeeper.storage.directory_sql import SQLDirectory
 from trailkeeper.storage.groupcommit import GroupCommitter
 from trailkeeper.storage.migrate import migrations_for, pending
 from trailkeeper.storage.partitions import month_partition, months_ahead
 from trailkeeper.storage.scans import scan_sql
+from trailkeeper.storage.sqlite import RECORD_COLUMNS, check_continuation, record_from_row
 
 T = TypeVar("T")
 MONTHS_AHEAD = 3
@@ -177,6 +178,67 @@ class PostgresStore(SQLDirectory):
         rows = self._query("SELECT next_seq FROM org_heads WHERE org_id = %s", (org_id,))
         return int(rows[0][0]) if rows else 0
 
+    def events_from(self, org_id: str, start_seq: int, limit: int) -> list[EventRecord]:
+        """An organization's events from `start_seq` on, in sequence order."""
+        columns = ", ".join(f"e.{c.strip()}" for c in RECORD_COLUMNS.split(","))
+        rows = self._query(
+            f"SELECT {columns} FROM event_ids i JOIN events e ON e.org_id = i.org_id "
+            "AND e.date_create = i.date_create AND e.seq = i.seq "
+            "WHERE i.org_id = %s AND i.seq >= %s ORDER BY i.seq LIMIT %s",
+            (org_id, start_seq, limit),
+        )
+        return [record_from_row(r) for r in rows]
+
+    def import_events(self, records: Sequence[EventRecord]) -> None:
+        """Store events with their original sequence numbers, continuing each organization."""
+        for timestamp in {month_partition(r.date_create).start for r in records}:
+            self._ensure_partition(timestamp)
+        conn = self._writer_conn()
+        with self._committer.exclusive():
+            try:
+                with conn.transaction():
+                    _import_records(conn, records)
+            except psycopg.Error as exc:
+                raise StorageError(f"PostgreSQL import failed: {exc}") from exc
+
+    def organizations_with_events(self) -> list[str]:
+        """Organizations that have events."""
+        rows = self._query("SELECT org_id FROM org_heads WHERE next_seq > 0 ORDER BY org_id")
+        return [r[0] for r in rows]
+
+    def get_position(self, consumer: str, org_id: str) -> int:
+        """The next sequence number `consumer` reads for `org_id`."""
+        rows = self._query(
+            "SELECT next_seq FROM consumer_positions WHERE consumer = %s AND org_id = %s",
+            (consumer, org_id),
+        )
+        return int(rows[0][0]) if rows else 0
+
+    def set_position(self, consumer: str, org_id: str, next_seq: int) -> None:
+        """Record how far `consumer` has read."""
+        self._execute(
+            "INSERT INTO consumer_positions VALUES (%s, %s, %s) ON CONFLICT "
+            "(consumer, org_id) DO UPDATE SET next_seq = excluded.next_seq",
+            (consumer, org_id, next_seq),
+        )
+
+
+def _import_records(conn: psycopg.Connection[Any], records: Sequence[EventRecord]) -> None:
+    by_org: dict[str, list[EventRecord]] = {}
+    for record in records:
+        by_org.setdefault(record.org_id, []).append(record)
+    tx = _AppendTransaction(conn, [])
+    tx.lock_heads(sorted(by_org))
+    for org_id, items in by_org.items():
+        check_continuation(org_id, tx.heads[org_id], [r.seq for r in items])
+        tx.heads[org_id] += len(items)
+        for r in items:
+            tx.event_rows.append(
+                (r.org_id, r.seq, r.id, r.date_create, r.action, r.actor_id, r.entity_id, r.body)
+            )
+            tx.id_rows.append((r.org_id, r.id, r.seq, r.date_create))
+    tx.write()
+
 
 class _AppendTransaction:
     """One group commit: lock the heads, skip known ids, number the events, COPY them in."""
@@ -192,9 +254,14 @@ class _AppendTransaction:
         self.id_rows: list[tuple[object, ...]] = []
 
     def run(self) -> list[list[AppendOutcome]]:
-        self._lock_heads(sorted({e.org_id for b in self.batches for e in b}))
+        self.lock_heads(sorted({e.org_id for b in self.batches for e in b}))
         self._load_known_ids()
         results = [[self._number(e) for e in batch] for batch in self.batches]
+        self.write()
+        return results
+
+    def write(self) -> None:
+        """COPY the numbered rows in and advance the heads."""
         self._copy("events", EVENT_COLUMNS, EVENT_TYPES, self.event_rows)
         self._copy("event_ids", "org_id, id, seq, date_create", ID_TYPES, self.id_rows)
         with self.conn.cursor() as cur:
@@ -202,9 +269,8 @@ class _AppendTransaction:
                 "UPDATE org_heads SET next_seq = %s WHERE org_id = %s",
                 [(seq, org) for org, seq in self.heads.items()],
             )
-        return results
 
-    def _lock_heads(self, orgs: list[str]) -> None:
+    def lock_heads(self, orgs: list[str]) -> None:
         self.conn.execute(
             "INSERT INTO org_heads (org_id, next_seq) SELECT unnest(%s::text[]), 0 "
             "ON CONFLICT DO NOTHING",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from trailkeeper.errors import StorageError
-from trailkeeper.events import AppendOutcome, PreparedEvent, StoredRow
+from trailkeeper.events import AppendOutcome, EventRecord, PreparedEvent, StoredRow
 from trailkeeper.query import LogFilter, Position
 from trailkeeper.storage.directory_sql import SQLDirectory
 from trailkeeper.storage.groupcommit import GroupCommitter
@@ -40,6 +40,42 @@ def split_statements(script: str) -> list[str]:
     if current.strip() and not current.strip().startswith("--"):
         statements.append(current.strip())
     return statements
+
+
+RECORD_COLUMNS = "org_id, seq, id, date_create, action, actor_id, entity_id, body"
+
+
+def record_from_row(row: Sequence[Any]) -> EventRecord:
+    """An event record from a row of RECORD_COLUMNS."""
+    return EventRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bytes(row[7]))
+
+
+def check_continuation(org_id: str, expected: int, seqs: Sequence[int]) -> None:
+    """A copied organization must continue its sequence exactly: no fork, no hole."""
+    if list(seqs) != list(range(expected, expected + len(seqs))):
+        raise StorageError(f"import for {org_id} must continue at seq {expected} without gaps")
+
+
+def _import_records(conn: sqlite3.Connection, records: Sequence[EventRecord]) -> None:
+    by_org: dict[str, list[EventRecord]] = {}
+    for record in records:
+        by_org.setdefault(record.org_id, []).append(record)
+    for org_id, items in sorted(by_org.items()):
+        row = conn.execute("SELECT next_seq FROM org_heads WHERE org_id = ?", (org_id,)).fetchone()
+        expected = int(row[0]) if row else 0
+        check_continuation(org_id, expected, [r.seq for r in items])
+        conn.executemany(
+            f"INSERT INTO events ({RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (r.org_id, r.seq, r.id, r.date_create, r.action, r.actor_id, r.entity_id, r.body)
+                for r in items
+            ],
+        )
+        conn.execute(
+            "INSERT INTO org_heads VALUES (?, ?) ON CONFLICT (org_id) "
+            "DO UPDATE SET next_seq = excluded.next_seq",
+            (org_id, expected + len(items)),
+        )
 
 
 class SQLiteStore(SQLDirectory):
@@ -249,6 +285,44 @@ class SQLiteStore(SQLDirectory):
         """The organization's next sequence number, i.e. how many events it has."""
         rows = self._read("SELECT next_seq FROM org_heads WHERE org_id = ?", (org_id,))
         return int(rows[0][0]) if rows else 0
+
+    def events_from(self, org_id: str, start_seq: int, limit: int) -> list[EventRecord]:
+        """An organization's events from `start_seq` on, in sequence order."""
+        rows = self._read(
+            f"SELECT {RECORD_COLUMNS} FROM events WHERE org_id = ? AND seq >= ? "
+            "ORDER BY seq LIMIT ?",
+            (org_id, start_seq, limit),
+        )
+        return [record_from_row(r) for r in rows]
+
+    def import_events(self, records: Sequence[EventRecord]) -> None:
+        """Store events with their original sequence numbers, continuing each organization."""
+        self._write(lambda conn: _import_records(conn, records))
+
+    def organizations_with_events(self) -> list[str]:
+        """Organizations that have events."""
+        return [
+            r[0]
+            for r in self._read("SELECT org_id FROM org_heads WHERE next_seq > 0 ORDER BY org_id")
+        ]
+
+    # --- consumer positions -------------------------------------------------------------------
+
+    def get_position(self, consumer: str, org_id: str) -> int:
+        """The next sequence number `consumer` reads for `org_id`."""
+        rows = self._read(
+            "SELECT next_seq FROM consumer_positions WHERE consumer = ? AND org_id = ?",
+            (consumer, org_id),
+        )
+        return int(rows[0][0]) if rows else 0
+
+    def set_position(self, consumer: str, org_id: str, next_seq: int) -> None:
+        """Record how far `consumer` has read."""
+        self._execute(
+            "INSERT INTO consumer_positions VALUES (?, ?, ?) ON CONFLICT "
+            "(consumer, org_id) DO UPDATE SET next_seq = excluded.next_seq",
+            (consumer, org_id, next_seq),
+        )
 
     # --- directory (SQLDirectory) ---------------------------------------------------------
 

@@ -16,7 +16,7 @@ from trailkeeper.ratelimit import RateLimiter, TokenBucketLimiter
 from trailkeeper.storage.base import Store
 
 TOUCH_INTERVAL_S = 60
-CURSOR_SECRET = "cursor-mac"  # noqa: S105 - the name of a stored secret, not one
+CURSOR_SECRET = "cursor-mac"
 
 
 @dataclass
@@ -48,6 +48,15 @@ class Services:
             raise RateLimited(wait)
 
 
+def limiter_for(settings: Settings) -> RateLimiter:
+    """The per-organization limiter: in Redis when configured (shared by nodes), else in memory."""
+    if settings.redis_url:
+        from trailkeeper.storage.redis_ratelimit import RedisRateLimiter
+
+        return RedisRateLimiter(settings.redis_url, settings.rate_limit_per_minute)
+    return TokenBucketLimiter(settings.rate_limit_per_minute)
+
+
 def build_services(
     settings: Settings,
     store: Store,
@@ -64,7 +73,7 @@ def build_services(
         store=store,
         catalog=catalog,
         ingestor=ingestor,
-        limiter=limiter or TokenBucketLimiter(settings.rate_limit_per_minute),
+        limiter=limiter or limiter_for(settings),
         cursor_key=store.secret(CURSOR_SECRET),
         clock=clock,
     )
