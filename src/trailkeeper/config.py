@@ -49,6 +49,9 @@ class Settings:
         "",
         "Redis URL (redis://host:6379/0) for a rate limit shared by nodes (empty: per process).",
     )
+    nats_url: str = setting(
+        "nats://127.0.0.1:4222", "NATS server with JetStream, for `ingest-worker` and `relay`."
+    )
     default_page_limit: int = setting(
         100, "Entries per /audit/v1/logs page when `limit` is absent."
     )
