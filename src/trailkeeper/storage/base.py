@@ -51,6 +51,16 @@ class EventStore(Protocol):
         """Ids of organizations that have at least one event."""
         ...
 
+    def tree_state(self, org_id: str) -> tuple[int, bytes | None]:
+        """The organization's event count and its serialized Merkle frontier (None if empty)."""
+        ...
+
+    def stored_nodes(
+        self, org_id: str, nodes: Sequence[tuple[int, int]]
+    ) -> dict[tuple[int, int], bytes]:
+        """Stored Merkle subtree hashes by (level, index); missing ones are simply absent."""
+        ...
+
 
 class PositionStore(Protocol):
     """Where consumers of the committed log (relays, detectors) have got to, per organization."""

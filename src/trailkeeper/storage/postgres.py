@@ -19,6 +19,7 @@ from psycopg_pool import ConnectionPool
 
 from trailkeeper.errors import StorageError
 from trailkeeper.events import AppendOutcome, EventRecord, PreparedEvent, StoredRow
+from trailkeeper.integrity.tiles import TreeAdvance, advance_tree
 from trailkeeper.query import LogFilter, Position
 from trailkeeper.storage.directory_sql import SQLDirectory
 from trailkeeper.storage.groupcommit import GroupCommitter
@@ -33,6 +34,7 @@ MIGRATION_LOCK = 7_254_031  # pg_advisory_xact_lock key: one migrator at a time
 EVENT_COLUMNS = "org_id, seq, id, date_create, action, actor_id, entity_id, body"
 EVENT_TYPES = ["text", "int8", "text", "int8", "text", "text", "text", "bytea"]
 ID_TYPES = ["text", "text", "int8", "int8"]
+NODE_TYPES = ["text", "int4", "int8", "bytea"]
 
 
 class PostgresStore(SQLDirectory):
@@ -201,6 +203,26 @@ class PostgresStore(SQLDirectory):
             except psycopg.Error as exc:
                 raise StorageError(f"PostgreSQL import failed: {exc}") from exc
 
+    def tree_state(self, org_id: str) -> tuple[int, bytes | None]:
+        """The organization's event count and serialized Merkle frontier."""
+        rows = self._query("SELECT next_seq, frontier FROM org_heads WHERE org_id = %s", (org_id,))
+        if not rows:
+            return 0, None
+        return int(rows[0][0]), None if rows[0][1] is None else bytes(rows[0][1])
+
+    def stored_nodes(
+        self, org_id: str, nodes: Sequence[tuple[int, int]]
+    ) -> dict[tuple[int, int], bytes]:
+        """Stored Merkle subtree hashes by (level, index); missing ones are absent."""
+        if not nodes:
+            return {}
+        rows = self._query(
+            "SELECT n.level, n.idx, n.hash FROM merkle_nodes n JOIN unnest(%s::int[], %s::int8[]) "
+            "AS w(level, idx) ON n.level = w.level AND n.idx = w.idx WHERE n.org_id = %s",
+            ([lv for lv, _ in nodes], [ix for _, ix in nodes], org_id),
+        )
+        return {(int(lv), int(ix)): bytes(h) for lv, ix, h in rows}
+
     def organizations_with_events(self) -> list[str]:
         """Organizations that have events."""
         rows = self._query("SELECT org_id FROM org_heads WHERE next_seq > 0 ORDER BY org_id")
@@ -232,6 +254,7 @@ def _import_records(conn: psycopg.Connection[Any], records: Sequence[EventRecord
     for org_id, items in by_org.items():
         check_continuation(org_id, tx.heads[org_id], [r.seq for r in items])
         tx.heads[org_id] += len(items)
+        tx.new_bodies.setdefault(org_id, []).extend(r.body for r in items)
         for r in items:
             tx.event_rows.append(
                 (r.org_id, r.seq, r.id, r.date_create, r.action, r.actor_id, r.entity_id, r.body)
@@ -249,6 +272,9 @@ class _AppendTransaction:
         self.conn = conn
         self.batches = batches
         self.heads: dict[str, int] = {}
+        self.first: dict[str, int] = {}
+        self.frontiers: dict[str, bytes | None] = {}
+        self.new_bodies: dict[str, list[bytes]] = {}
         self.known: dict[tuple[str, str], int] = {}
         self.event_rows: list[tuple[object, ...]] = []
         self.id_rows: list[tuple[object, ...]] = []
@@ -264,11 +290,32 @@ class _AppendTransaction:
         """COPY the numbered rows in and advance the heads."""
         self._copy("events", EVENT_COLUMNS, EVENT_TYPES, self.event_rows)
         self._copy("event_ids", "org_id, id, seq, date_create", ID_TYPES, self.id_rows)
+        head_rows: list[tuple[object, ...]] = []
+        node_rows: list[tuple[object, ...]] = []
+        for org_id, seq in self.heads.items():
+            advance = self._advance(org_id)
+            head_rows.append((seq, advance.frontier, org_id))
+            node_rows.extend((org_id, level, index, value) for level, index, value in advance.nodes)
+        self._copy("merkle_nodes", "org_id, level, idx, hash", NODE_TYPES, node_rows)
         with self.conn.cursor() as cur:
             cur.executemany(
-                "UPDATE org_heads SET next_seq = %s WHERE org_id = %s",
-                [(seq, org) for org, seq in self.heads.items()],
+                "UPDATE org_heads SET next_seq = %s, frontier = %s WHERE org_id = %s", head_rows
             )
+
+    def _advance(self, org_id: str) -> TreeAdvance:
+        """The organization's Merkle frontier moved past this transaction's events."""
+        first, frontier = self.first[org_id], self.frontiers[org_id]
+        bodies = self.new_bodies.get(org_id, [])
+        if frontier is None and first > 0:  # a log from before the tree existed: build it once
+            older = self.conn.execute(
+                "SELECT e.body FROM event_ids i JOIN events e ON e.org_id = i.org_id AND "
+                "e.date_create = i.date_create AND e.seq = i.seq WHERE i.org_id = %s "
+                "AND i.seq < %s ORDER BY i.seq",
+                (org_id, first),
+            ).fetchall()
+            bodies = [bytes(r[0]) for r in older] + bodies
+            first = 0
+        return advance_tree(frontier, bodies, first)
 
     def lock_heads(self, orgs: list[str]) -> None:
         self.conn.execute(
@@ -277,11 +324,13 @@ class _AppendTransaction:
             (orgs,),
         )
         rows = self.conn.execute(
-            "SELECT org_id, next_seq FROM org_heads WHERE org_id = ANY(%s) "
+            "SELECT org_id, next_seq, frontier FROM org_heads WHERE org_id = ANY(%s) "
             "ORDER BY org_id FOR UPDATE",
             (orgs,),
         ).fetchall()
-        self.heads = {org: int(seq) for org, seq in rows}
+        self.heads = {org: int(seq) for org, seq, _ in rows}
+        self.first = dict(self.heads)
+        self.frontiers = {org: None if f is None else bytes(f) for org, _, f in rows}
 
     def _load_known_ids(self) -> None:
         wanted: dict[str, list[str]] = {}
@@ -315,6 +364,7 @@ class _AppendTransaction:
             )
         )
         self.id_rows.append((event.org_id, event.id, seq, event.date_create))
+        self.new_bodies.setdefault(event.org_id, []).append(event.body)
         return AppendOutcome(event.id, seq, duplicate=False)
 
     def _copy(

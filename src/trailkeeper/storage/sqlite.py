@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from trailkeeper.errors import StorageError
 from trailkeeper.events import AppendOutcome, EventRecord, PreparedEvent, StoredRow
+from trailkeeper.integrity.tiles import advance_tree
 from trailkeeper.query import LogFilter, Position
 from trailkeeper.storage.directory_sql import SQLDirectory
 from trailkeeper.storage.groupcommit import GroupCommitter
@@ -61,8 +62,7 @@ def _import_records(conn: sqlite3.Connection, records: Sequence[EventRecord]) ->
     for record in records:
         by_org.setdefault(record.org_id, []).append(record)
     for org_id, items in sorted(by_org.items()):
-        row = conn.execute("SELECT next_seq FROM org_heads WHERE org_id = ?", (org_id,)).fetchone()
-        expected = int(row[0]) if row else 0
+        expected = _head(conn, org_id)
         check_continuation(org_id, expected, [r.seq for r in items])
         conn.executemany(
             f"INSERT INTO events ({RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -71,11 +71,37 @@ def _import_records(conn: sqlite3.Connection, records: Sequence[EventRecord]) ->
                 for r in items
             ],
         )
-        conn.execute(
-            "INSERT INTO org_heads VALUES (?, ?) ON CONFLICT (org_id) "
-            "DO UPDATE SET next_seq = excluded.next_seq",
-            (org_id, expected + len(items)),
-        )
+        _advance_head(conn, org_id, expected, [r.body for r in items])
+
+
+def _head(conn: sqlite3.Connection, org_id: str) -> int:
+    row = conn.execute("SELECT next_seq FROM org_heads WHERE org_id = ?", (org_id,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _advance_head(
+    conn: sqlite3.Connection, org_id: str, first_seq: int, bodies: list[bytes]
+) -> None:
+    """Move the organization's sequence head and Merkle frontier past the new events."""
+    row = conn.execute("SELECT frontier FROM org_heads WHERE org_id = ?", (org_id,)).fetchone()
+    frontier = row[0] if row else None
+    if frontier is None and first_seq > 0:  # a log from before the tree existed: build it once
+        older = conn.execute(
+            "SELECT body FROM events WHERE org_id = ? AND seq < ? ORDER BY seq", (org_id, first_seq)
+        ).fetchall()
+        bodies = [bytes(r[0]) for r in older] + bodies
+        first_seq = 0
+    advance = advance_tree(frontier, bodies, first_seq)
+    conn.executemany(
+        "INSERT INTO merkle_nodes VALUES (?, ?, ?, ?)",
+        [(org_id, level, index, value) for level, index, value in advance.nodes],
+    )
+    conn.execute(
+        "INSERT INTO org_heads (org_id, next_seq, frontier) VALUES (?, ?, ?) "
+        "ON CONFLICT(org_id) DO UPDATE SET next_seq = excluded.next_seq, "
+        "frontier = excluded.frontier",
+        (org_id, first_seq + len(bodies), advance.frontier),
+    )
 
 
 class SQLiteStore(SQLDirectory):
@@ -241,8 +267,7 @@ class SQLiteStore(SQLDirectory):
     ) -> None:
         supplied = [e.id for _, e in items if e.id_supplied]
         known = self._existing_ids(conn, org_id, supplied) if supplied else {}
-        head = conn.execute("SELECT next_seq FROM org_heads WHERE org_id = ?", (org_id,)).fetchone()
-        next_seq = head[0] if head else 0
+        first_seq = next_seq = _head(conn, org_id)
         rows = []
         for i, event in items:
             if event.id in known:
@@ -264,15 +289,9 @@ class SQLiteStore(SQLDirectory):
             outcomes[i] = AppendOutcome(event.id, next_seq, duplicate=False)
             next_seq += 1
         conn.executemany(
-            "INSERT INTO events (org_id, seq, id, date_create, action, actor_id, "
-            "entity_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
+            f"INSERT INTO events ({RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
         )
-        conn.execute(
-            "INSERT INTO org_heads VALUES (?, ?) ON CONFLICT(org_id) "
-            "DO UPDATE SET next_seq = excluded.next_seq",
-            (org_id, next_seq),
-        )
+        _advance_head(conn, org_id, first_seq, [r[7] for r in rows])
 
     def scan(
         self, org_id: str, log_filter: LogFilter, below: Position | None, limit: int
@@ -298,6 +317,28 @@ class SQLiteStore(SQLDirectory):
     def import_events(self, records: Sequence[EventRecord]) -> None:
         """Store events with their original sequence numbers, continuing each organization."""
         self._write(lambda conn: _import_records(conn, records))
+
+    def tree_state(self, org_id: str) -> tuple[int, bytes | None]:
+        """The organization's event count and serialized Merkle frontier."""
+        rows = self._read("SELECT next_seq, frontier FROM org_heads WHERE org_id = ?", (org_id,))
+        if not rows:
+            return 0, None
+        return int(rows[0][0]), None if rows[0][1] is None else bytes(rows[0][1])
+
+    def stored_nodes(
+        self, org_id: str, nodes: Sequence[tuple[int, int]]
+    ) -> dict[tuple[int, int], bytes]:
+        """Stored Merkle subtree hashes by (level, index); missing ones are absent."""
+        found: dict[tuple[int, int], bytes] = {}
+        for start in range(0, len(nodes), ID_CHUNK // 2):
+            chunk = nodes[start : start + ID_CHUNK // 2]
+            where = " OR ".join(["(level = ? AND idx = ?)"] * len(chunk))
+            args = [org_id, *[v for node in chunk for v in node]]
+            for level, index, value in self._read(
+                f"SELECT level, idx, hash FROM merkle_nodes WHERE org_id = ? AND ({where})", args
+            ):
+                found[(int(level), int(index))] = bytes(value)
+        return found
 
     def organizations_with_events(self) -> list[str]:
         """Organizations that have events."""

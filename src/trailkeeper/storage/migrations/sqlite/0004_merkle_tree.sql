@@ -1,0 +1,11 @@
+-- Tamper evidence: each organization's Merkle frontier (next to its sequence head, advanced in the
+-- same transaction) and the complete subtrees of height >= 4 that proofs read.
+ALTER TABLE org_heads ADD COLUMN frontier BLOB;
+
+CREATE TABLE merkle_nodes (
+    org_id      TEXT NOT NULL,
+    level       INTEGER NOT NULL,
+    idx         INTEGER NOT NULL,
+    hash        BLOB NOT NULL,
+    PRIMARY KEY (org_id, level, idx)
+) WITHOUT ROWID;
