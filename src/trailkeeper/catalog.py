@@ -132,7 +132,10 @@ def _parse_type(text: str) -> TypeCheck:
 
 def _schemas_from(data: Mapping[str, Any], origin: str) -> list[SchemaSpec]:
     specs = []
-    for entry in data.get("schema", []):
+    entries = data.get("schema", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ConfigError([f"{origin}: `schema` must be a list of [[schema]] tables"])
+    for entry in entries:
         try:
             fields = {str(k): str(v) for k, v in entry["fields"].items()}
             for type_string in fields.values():
@@ -152,7 +155,12 @@ def _schemas_from(data: Mapping[str, Any], origin: str) -> list[SchemaSpec]:
 
 def _groups_from(data: Mapping[str, Any], origin: str) -> dict[str, list[ActionSpec]]:
     groups: dict[str, list[ActionSpec]] = {}
-    for group, actions in data.get("actions", {}).items():
+    groups_data = data.get("actions", {})
+    if not isinstance(groups_data, dict) or not all(
+        isinstance(g, dict) for g in groups_data.values()
+    ):
+        raise ConfigError([f"{origin}: `actions` must hold one [actions.<group>] table per group"])
+    for group, actions in groups_data.items():
         for name, entry in actions.items():
             try:
                 spec = ActionSpec(
@@ -162,7 +170,7 @@ def _groups_from(data: Mapping[str, Any], origin: str) -> dict[str, list[ActionS
                     description=str(entry["description"]),
                     emits=bool(entry.get("emits", False)),
                 )
-            except (KeyError, TypeError) as exc:
+            except (KeyError, TypeError, AttributeError) as exc:
                 raise ConfigError([f"{origin}: bad action {group}.{name}: {exc}"]) from exc
             groups.setdefault(str(group), []).append(spec)
     return groups

@@ -95,10 +95,13 @@ def parse_limit(raw: str | None, default: int) -> int:
     if raw is None:
         return default
     try:
-        value = int(Decimal(raw))
-    except (InvalidOperation, ValueError, OverflowError) as exc:
+        value = Decimal(raw)
+    except InvalidOperation as exc:
         raise InvalidArguments(f"limit must be an integer: {raw[:40]!r}") from exc
-    return min(max(value, 1), MAX_LIMIT)
+    if not value.is_finite():
+        raise InvalidArguments(f"limit must be an integer: {raw[:40]!r}")
+    # Clamp before converting: int() of 1e999999999 would build a gigantic integer.
+    return int(min(max(value, Decimal(1)), Decimal(MAX_LIMIT)))
 
 
 def parse_actions(raw: str | None, catalog: Catalog) -> tuple[str, ...]:

@@ -85,7 +85,7 @@ def _as_dict(value: object, where: str) -> dict[str, Any]:
 def _as_str(value: object, where: str, pattern: re.Pattern[str] | None = None) -> str:
     if not isinstance(value, str) or not value:
         raise EventRejected(f"{where} must be a non-empty string")
-    if pattern is not None and not pattern.match(value):
+    if pattern is not None and not pattern.fullmatch(value):
         raise EventRejected(f"{where} is malformed")
     return value
 
@@ -153,7 +153,7 @@ def _check_app(app: object) -> None:
 def _session_id(value: object) -> int | None:
     if value is None:
         return None
-    if isinstance(value, str) and value.isdigit() and len(value) <= 18:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
         return int(value)  # the docs' example uses a string; clients expect a number
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
         return value
@@ -280,8 +280,8 @@ def prepare_event(
         org_scope is None or org_id == org_scope,
         "context.location belongs to another organization than the token",
     )
-    if event.get("details") is not None:
-        check_details(event["details"], action)
+    if event.get("details") is not None or action == "anomaly":
+        check_details(event.get("details"), action)
     value = {**event, "id": event_id, "date_create": date, "context": context}
     if value.get("details") is None:
         value.pop("details", None)

@@ -12,6 +12,7 @@ import click
 
 from trailkeeper.cli.directory import org, token, workspace
 from trailkeeper.cli.ingest import ingest
+from trailkeeper.cli.ops import copy, retention
 from trailkeeper.cli.serve import demo, migrate, serve
 from trailkeeper.cli.settings import settings
 from trailkeeper.errors import ConfigError, TrailkeeperError
@@ -37,7 +38,7 @@ def cli() -> None:
     """Trailkeeper: a self-hosted, Slack-compatible audit log service."""
 
 
-for command in (serve, demo, migrate, org, workspace, token, ingest, settings):
+for command in (serve, demo, migrate, org, workspace, token, ingest, settings, copy, retention):
     cli.add_command(command)
 
 

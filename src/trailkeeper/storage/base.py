@@ -62,6 +62,25 @@ class EventStore(Protocol):
         ...
 
 
+class RetentionStore(Protocol):
+    """How long each organization keeps its events, and removing what has expired."""
+
+    def set_retention(self, org_id: str, keep_days: int | None) -> None:
+        """Keep the organization's events `keep_days` days (None: forever)."""
+        ...
+
+    def retention_policies(self) -> dict[str, int]:
+        """Organizations with a finite retention, and their days."""
+        ...
+
+    def purge(self, cutoffs: dict[str, int]) -> dict[str, int]:
+        """Delete each organization's events with date_create < its cutoff; counts per org.
+
+        Backends may drop whole partitions when every organization in one has expired it.
+        """
+        ...
+
+
 class PositionStore(Protocol):
     """Where consumers of the committed log (relays, detectors) have got to, per organization."""
 
@@ -122,7 +141,7 @@ class DirectoryStore(Protocol):
         ...
 
 
-class Store(EventStore, DirectoryStore, PositionStore, Protocol):
+class Store(EventStore, DirectoryStore, PositionStore, RetentionStore, Protocol):
     """A whole backend: the log, the directory and a few shared secrets."""
 
     def migrate(self) -> list[str]:

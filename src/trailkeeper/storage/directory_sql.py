@@ -140,6 +140,22 @@ class SQLDirectory:
         )
         return count > 0
 
+    def set_retention(self, org_id: str, keep_days: int | None) -> None:
+        """Keep the organization's events `keep_days` days (None: forever)."""
+        self._execute(
+            f"INSERT INTO retention_policies (org_id, keep_days) VALUES ({self._marks(2)}) "
+            "ON CONFLICT (org_id) DO UPDATE SET keep_days = excluded.keep_days",
+            (org_id, keep_days),
+        )
+
+    def retention_policies(self) -> dict[str, int]:
+        """Organizations with a finite retention, and their days."""
+        rows = self._query(
+            "SELECT org_id, keep_days FROM retention_policies "
+            "WHERE keep_days IS NOT NULL ORDER BY org_id"
+        )
+        return {org: int(days) for org, days in rows}
+
     def touch_token(self, token_id: str, at: int) -> None:
         """Record a token's last use."""
         self._execute(

@@ -33,3 +33,9 @@ def months_ahead(now: int, count: int) -> list[MonthPartition]:
     for _ in range(count):
         parts.append(month_partition(parts[-1].end))
     return parts
+
+
+def partition_bounds(bound: str) -> tuple[int, int]:
+    """[start, end) from PostgreSQL's `FOR VALUES FROM ('a') TO ('b')` text."""
+    lower, upper = bound.split("FROM", 1)[1].split("TO", 1)
+    return int(lower.strip(" ()'")), int(upper.strip(" ()'"))

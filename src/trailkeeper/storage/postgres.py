@@ -24,7 +24,7 @@ from trailkeeper.query import LogFilter, Position
 from trailkeeper.storage.directory_sql import SQLDirectory
 from trailkeeper.storage.groupcommit import GroupCommitter
 from trailkeeper.storage.migrate import migrations_for, pending
-from trailkeeper.storage.partitions import month_partition, months_ahead
+from trailkeeper.storage.partitions import month_partition, months_ahead, partition_bounds
 from trailkeeper.storage.scans import scan_sql
 from trailkeeper.storage.sqlite import RECORD_COLUMNS, check_continuation, record_from_row
 
@@ -227,6 +227,53 @@ class PostgresStore(SQLDirectory):
         """Organizations that have events."""
         rows = self._query("SELECT org_id FROM org_heads WHERE next_seq > 0 ORDER BY org_id")
         return [r[0] for r in rows]
+
+    def purge(self, cutoffs: dict[str, int]) -> dict[str, int]:
+        """Drop whole partitions every organization in them has expired; delete ranges otherwise."""
+        counts = dict.fromkeys(cutoffs, 0)
+        for name, (start, end) in self._partitions():
+            if start < max(cutoffs.values(), default=0):
+                self._purge_partition(name, end, cutoffs, counts)
+        return counts
+
+    def _partitions(self) -> list[tuple[str, tuple[int, int]]]:
+        rows = self._query(
+            "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent "
+            "WHERE p.relname = 'events' AND p.relnamespace = c.relnamespace "
+            "AND p.relnamespace = to_regnamespace(current_schema())::oid ORDER BY 1"
+        )
+        return [(name, partition_bounds(bound)) for name, bound in rows]
+
+    def _purge_partition(
+        self, name: str, end: int, cutoffs: dict[str, int], counts: dict[str, int]
+    ) -> None:
+        conn = self._writer_conn()
+        with self._committer.exclusive(), conn.transaction():
+            per_org = dict(
+                conn.execute(f"SELECT org_id, count(*) FROM {name} GROUP BY org_id").fetchall()
+            )
+            if per_org and all(cutoffs.get(org, 0) >= end for org in per_org):
+                conn.execute(
+                    f"DELETE FROM event_ids i USING {name} e WHERE i.org_id = e.org_id "
+                    "AND i.id = e.id"
+                )
+                conn.execute(f"DROP TABLE {name}")
+                self._known_partitions.discard(name)
+                for org, count in per_org.items():
+                    counts[org] += int(count)
+                return
+            for org, cutoff in cutoffs.items():
+                if org in per_org:
+                    conn.execute(
+                        "DELETE FROM event_ids WHERE org_id = %s AND date_create < %s "
+                        "AND date_create < %s",
+                        (org, cutoff, end),
+                    )
+                    deleted = conn.execute(
+                        f"DELETE FROM {name} WHERE org_id = %s AND date_create < %s", (org, cutoff)
+                    ).rowcount
+                    counts[org] += deleted
 
     def get_position(self, consumer: str, org_id: str) -> int:
         """The next sequence number `consumer` reads for `org_id`."""

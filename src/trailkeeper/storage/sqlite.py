@@ -347,6 +347,19 @@ class SQLiteStore(SQLDirectory):
             for r in self._read("SELECT org_id FROM org_heads WHERE next_seq > 0 ORDER BY org_id")
         ]
 
+    def purge(self, cutoffs: dict[str, int]) -> dict[str, int]:
+        """Delete each organization's events older than its cutoff."""
+
+        def delete(conn: sqlite3.Connection) -> dict[str, int]:
+            return {
+                org: conn.execute(
+                    "DELETE FROM events WHERE org_id = ? AND date_create < ?", (org, cutoff)
+                ).rowcount
+                for org, cutoff in cutoffs.items()
+            }
+
+        return self._write(delete)
+
     # --- consumer positions -------------------------------------------------------------------
 
     def get_position(self, consumer: str, org_id: str) -> int:
