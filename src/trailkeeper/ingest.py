@@ -48,12 +48,14 @@ def parse_batch(body: bytes, *, max_events: int) -> list[object]:
         raise InvalidPayload("empty body")
     if text.startswith(b"["):
         try:
-            items = orjson.loads(text)
+            items = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
-            raise InvalidPayload(f"body is not valid JSON: {exc.msg} at {exc.pos}") from exc
+            raise InvalidPayload(
+                f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            ) from exc
     else:
         items = [
-            _ndjson_line(line, n) for n, line in enumerate(text.splitlines(), 1) if line.strip()
+            _ndjson_line(line, n) for n, line in enumerate(body.splitlines(), 1) if line.strip()
         ]
     if len(items) > max_events:
         raise InvalidPayload(f"at most {max_events} events per batch")

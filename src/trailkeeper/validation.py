@@ -249,7 +249,9 @@ def _event_id(raw: dict[str, Any]) -> tuple[str, bool]:
 
 
 def _date_create(raw: dict[str, Any], now: int) -> int:
-    date = raw.get("date_create", now)
+    date = raw.get("date_create")
+    if date is None:
+        return now
     if not isinstance(date, int) or isinstance(date, bool):
         raise EventRejected("date_create must be an integer")
     _need(MIN_DATE <= date <= now + MAX_FUTURE_S, "date_create is out of range")
@@ -280,8 +282,9 @@ def prepare_event(
         org_scope is None or org_id == org_scope,
         "context.location belongs to another organization than the token",
     )
-    if event.get("details") is not None or action == "anomaly":
-        check_details(event.get("details"), action)
+    details = event.get("details")
+    if details is not None or action == "anomaly":
+        check_details({} if details is None else details, action)
     value = {**event, "id": event_id, "date_create": date, "context": context}
     if value.get("details") is None:
         value.pop("details", None)

@@ -33,13 +33,16 @@ def _chunks(stream: IO[bytes]) -> Iterator[list[tuple[int, bytes]]]:
         yield chunk
 
 
-def _decode(chunk: list[tuple[int, bytes]]) -> tuple[list[tuple[int, object]], list[str]]:
-    items, problems = [], []
+def _decode(
+    chunk: list[tuple[int, bytes]],
+) -> tuple[list[tuple[int, object]], list[tuple[int, str]]]:
+    items: list[tuple[int, object]] = []
+    problems: list[tuple[int, str]] = []
     for number, line in chunk:
         try:
             items.append((number, orjson.loads(line)))
         except orjson.JSONDecodeError as exc:
-            problems.append(f"line {number}: not valid JSON ({exc.msg})")
+            problems.append((number, f"not valid JSON ({exc.msg})"))
     return items, problems
 
 
@@ -59,9 +62,9 @@ def ingest(file: IO[bytes]) -> None:
     for chunk in _chunks(file):
         items, problems = _decode(chunk)
         report = ingestor.ingest([item for _, item in items])
-        problems += [f"line {items[r.index][0]}: {r.reason}" for r in report.rejected]
-        for problem in problems:
-            click.echo(problem, err=True)
+        problems += [(items[r.index][0], r.reason) for r in report.rejected]
+        for number, reason in sorted(problems):
+            click.echo(f"line {number}: {reason}", err=True)
         stored, duplicates = stored + report.stored, duplicates + len(report.duplicates)
         rejected += len(problems)
     click.echo(f"stored {stored}, already present {duplicates}, rejected {rejected}")

@@ -21,13 +21,13 @@ DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 def _check_names(name: str, domain: str) -> None:
     if not name.strip() or len(name) > 200:
         raise InvalidArguments("name must be 1-200 characters")
-    if not DOMAIN.match(domain):
+    if not DOMAIN.fullmatch(domain):
         raise InvalidArguments("domain must be lowercase letters, digits and dashes (max 63)")
 
 
 def create_organization(store: DirectoryStore, org_id: str, name: str, domain: str) -> Organization:
     """Add an organization; re-creating an identical one is a no-op."""
-    if not ORG_ID.match(org_id):
+    if not ORG_ID.fullmatch(org_id):
         raise InvalidArguments("organization id must look like E0123ABCD (E + capitals/digits)")
     _check_names(name, domain)
     org = Organization(org_id, name.strip(), domain)
@@ -42,7 +42,7 @@ def create_workspace(
     store: DirectoryStore, workspace_id: str, org_id: str, name: str, domain: str
 ) -> Workspace:
     """Add a workspace to an existing organization; re-creating an identical one is a no-op."""
-    if not WORKSPACE_ID.match(workspace_id):
+    if not WORKSPACE_ID.fullmatch(workspace_id):
         raise InvalidArguments("workspace id must look like T0123ABCD (T + capitals/digits)")
     _check_names(name, domain)
     if store.get_organization(org_id) is None:
