@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import click
@@ -22,9 +23,7 @@ def copy(source_url: str, target_url: str) -> None:
     source.migrate()
     target.migrate()
     total = sum(source.count_events(org) for org in source.organizations_with_events())
-    with click.progressbar(
-        length=total, label="copying events", file=click.get_text_stream("stderr")
-    ) as bar:
+    with click.progressbar(length=total, label="copying events", file=sys.stderr) as bar:
 
         def advance(count: int) -> None:
             bar.update(count)
