@@ -18,6 +18,7 @@ import redis
 from conftest import free_port, make_event
 from trailkeeper.directory import admin
 from trailkeeper.directory.records import READ_SCOPE, WRITE_SCOPE
+from trailkeeper.directory.tokens import token_hash
 from trailkeeper.storage.postgres import PostgresStore
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -181,7 +182,9 @@ def test_a_token_revoked_through_one_node_is_refused_by_every_node(
     headers = {"Authorization": f"Bearer {read}"}
     assert all(httpx.get(f"{n}/audit/v1/logs", headers=headers).status_code == 200 for n in nodes)
     store = PostgresStore(postgres_schema_url)
-    admin.revoke_token(store, store.list_tokens(org)[0].id)
+    record = store.find_token(token_hash(read))
+    assert record is not None
+    admin.revoke_token(store, record.id)
     store.close()
     for node in nodes:
         response = httpx.get(f"{node}/audit/v1/logs", headers=headers)
