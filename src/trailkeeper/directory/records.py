@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 READ_SCOPE = "auditlogs:read"
 WRITE_SCOPE = "auditlogs:write"
-KNOWN_SCOPES = frozenset({READ_SCOPE, WRITE_SCOPE})
+# Trailkeeper's own: the host platform syncs one organization's directory (web/admin_api.py).
+ADMIN_SCOPE = "admin:directory"
+KNOWN_SCOPES = frozenset({READ_SCOPE, WRITE_SCOPE, ADMIN_SCOPE})
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from trailkeeper.directory.records import READ_SCOPE, TokenRecord
+from trailkeeper.directory.accounts import InstallationStanding
+from trailkeeper.directory.records import ADMIN_SCOPE, READ_SCOPE, TokenRecord
 from trailkeeper.errors import InvalidAuthentication, MissingScope, TeamNotAuthorized
 
 MAX_TOKEN_LENGTH = 512
@@ -20,7 +21,7 @@ MAX_TOKEN_LENGTH = 512
 
 def mint_token(scopes: frozenset[str]) -> str:
     """A new random token; read tokens look like Slack user tokens (`xoxp-…`)."""
-    prefix = "xoxp-" if READ_SCOPE in scopes else "tkw-"
+    prefix = "xoxp-" if READ_SCOPE in scopes else "tka-" if ADMIN_SCOPE in scopes else "tkw-"
     return prefix + secrets.token_urlsafe(32)
 
 
@@ -43,11 +44,18 @@ class Grant:
     scopes: frozenset[str]
 
 
-def authorize(token: str, scope: str, lookup: Callable[[bytes], TokenRecord | None]) -> Grant:
-    """The grant of a presented token for `scope`, or the error Slack would give.
+TokenLookup = Callable[[bytes], TokenRecord | None]
+StandingLookup = Callable[[str], InstallationStanding | None]
 
-    A token without the read scope gets `invalid_authentication`, as Slack documents; a token
-    without the write scope gets `missing_scope`.
+
+def identify(
+    token: str, lookup: TokenLookup, standing: StandingLookup | None = None
+) -> TokenRecord:
+    """The active record of a presented token, or `InvalidAuthentication`.
+
+    A token issued by an app installation works only while that installation is in force:
+    not uninstalled, its installer still an active Owner. Servers pass `standing` (one indexed
+    lookup per call); without it installations are not consulted.
     """
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise InvalidAuthentication("malformed token")
@@ -57,6 +65,22 @@ def authorize(token: str, scope: str, lookup: Callable[[bytes], TokenRecord | No
         raise InvalidAuthentication("unknown token")
     if not record.is_active:
         raise InvalidAuthentication("revoked token")
+    if record.installation_id is not None and standing is not None:
+        found = standing(record.installation_id)
+        if found is None or not found.is_in_force:
+            raise InvalidAuthentication("the installation behind this token is not in force")
+    return record
+
+
+def authorize(
+    token: str, scope: str, lookup: TokenLookup, standing: StandingLookup | None = None
+) -> Grant:
+    """The grant of a presented token for `scope`, or the error Slack would give.
+
+    A token without the read scope gets `invalid_authentication`, as Slack documents; a token
+    without the write scope gets `missing_scope`.
+    """
+    record = identify(token, lookup, standing)
     if scope not in record.scopes:
         if scope == READ_SCOPE:
             raise InvalidAuthentication("token lacks auditlogs:read")
