@@ -1,0 +1,440 @@
+"""Per-actor and per-organization detection state: small, bounded, and serializable.
+
+Every structure has a fixed capacity (top-k value tables, a 12-slot hour ring, at most a few
+sessions), so an actor's state stays within a few KB however long it lives. Values are kept as
+stable 32-bit keys, never Python's salted `hash`, so a snapshot restores in another process.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass, field
+from typing import Any
+
+DAY_S = 86_400
+HOUR_S = 3_600
+BUCKET_S = 300
+RING = 12  # 12 buckets of 5 minutes: the rolling hour
+HALF_LIFE_S = 30 * DAY_S  # weights of remembered values halve in 30 days (spec §5.1)
+MAX_SESSIONS = 3  # desktop, browser and phone at once; the least recently seen goes first
+MAX_DEDUP_KEYS = 8
+
+
+def decay(elapsed_s: float, half_life_s: float = HALF_LIFE_S) -> float:
+    """The weight left after `elapsed_s` with the given half-life."""
+    return float(0.5 ** (max(elapsed_s, 0.0) / half_life_s))
+
+
+def country_key(code: str | None) -> int:
+    """A country code as an integer key (0 for unknown)."""
+    if not code:
+        return 0
+    return int.from_bytes(code.upper().encode("ascii", "replace")[:3], "big")
+
+
+class RecentValues:
+    """The top-k values of one family (ASN, country, client...) an actor used, space-saving.
+
+    Stored as one packed array of (key, last_seen, weight) triples; when full, a new value
+    replaces the one with the smallest decayed weight.
+    """
+
+    __slots__ = ("data", "k")
+
+    def __init__(self, k: int, data: array[float] | None = None) -> None:
+        self.k = k
+        self.data = data if data is not None else array("d")
+
+    def _find(self, key: float) -> int:
+        data = self.data
+        for i in range(0, len(data), 3):
+            if data[i] == key:
+                return i
+        return -1
+
+    def last_seen(self, key: float) -> float | None:
+        """When `key` was last observed, or None if it is not remembered."""
+        i = self._find(key)
+        return None if i < 0 else self.data[i + 1]
+
+    def seen_within(self, key: float, now: float, window_s: float) -> bool:
+        """Was `key` observed in the last `window_s` seconds?"""
+        seen = self.last_seen(key)
+        return seen is not None and now - seen <= window_s
+
+    def observe(self, key: float, now: float) -> bool:
+        """Count one observation; True if the value was not remembered before."""
+        data = self.data
+        i = self._find(key)
+        if i >= 0:
+            data[i + 2] = data[i + 2] * decay(now - data[i + 1]) + 1.0
+            data[i + 1] = max(data[i + 1], now)
+            return False
+        if len(data) < 3 * self.k:
+            data.extend((key, now, 1.0))
+            return True
+        weakest = min(range(0, len(data), 3), key=lambda j: data[j + 2] * decay(now - data[j + 1]))
+        data[weakest], data[weakest + 1], data[weakest + 2] = key, now, 1.0
+        return True
+
+    def __len__(self) -> int:
+        return len(self.data) // 3
+
+    def keys(self) -> list[float]:
+        """The remembered keys."""
+        return list(self.data[0::3])
+
+
+class VersionTable:
+    """The highest version seen per client family (a few families per actor)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: array[float] | None = None) -> None:
+        self.data = data if data is not None else array("d")
+
+    def best(self, key: float) -> int | None:
+        """The highest packed version seen for this client family, if any."""
+        data = self.data
+        for i in range(0, len(data), 2):
+            if data[i] == key:
+                return int(data[i + 1])
+        return None
+
+    def note(self, key: float, version: int, limit: int = 4) -> None:
+        """Remember `version` if it is the highest seen (keeps the last `limit` families)."""
+        data = self.data
+        for i in range(0, len(data), 2):
+            if data[i] == key:
+                data[i + 1] = max(data[i + 1], version)
+                return
+        data.extend((key, version))
+        if len(data) > 2 * limit:
+            del data[:2]
+
+
+class RateCounter:
+    """Counts of one activity (downloads, shares...) for one actor: a rolling hour of 5-minute
+    buckets, today's count, and a decayed sum of completed days for the baseline.
+
+    Layout of `data`: [day, today, past_sum, last_bucket, peak_hour, b0..b11].
+    """
+
+    __slots__ = ("data",)
+    DAY, TODAY, PAST, LAST, PEAK, RING0 = 0, 1, 2, 3, 4, 5
+
+    def __init__(self, data: array[float] | None = None) -> None:
+        # float32 is exact for every value kept (counts, day and 5-minute bucket numbers < 2**24)
+        self.data = data if data is not None else array("f", [0.0] * (5 + RING))
+
+    def add(self, now: float, amount: float, cap: float = math.inf) -> None:
+        """Add `amount` at time `now` (times must not go backwards by more than a bucket).
+
+        A finished day enters the baseline capped at `cap`, so one bulk day does not lift the
+        bar for weeks (the hour ring still sees the full count).
+        """
+        d = self.data
+        day = now // DAY_S
+        if day != d[self.DAY]:
+            gap = day - d[self.DAY] if d[self.DAY] else 0
+            d[self.PAST] = d[self.PAST] * decay(gap * DAY_S) + min(d[self.TODAY], cap)
+            d[self.DAY], d[self.TODAY] = day, 0.0
+        d[self.TODAY] += amount
+        previous = d[self.LAST] * BUCKET_S
+        if previous and now // HOUR_S != previous // HOUR_S:
+            # The peak learns from finished clock hours only, and grows at most 25% (+10) an
+            # hour, so a burst cannot raise its own bar and a persisting one stays visible.
+            grown = min(self.hour_count(previous), d[self.PEAK] * 1.25 + 10.0)
+            d[self.PEAK] = max(d[self.PEAK] * decay(now - previous), grown)
+        bucket = now // BUCKET_S
+        self._advance(bucket)
+        d[self.RING0 + int(bucket) % RING] += amount
+
+    def _advance(self, bucket: float) -> None:
+        d = self.data
+        last = d[self.LAST]
+        if bucket <= last:
+            return
+        steps = int(min(bucket - last, RING))
+        for b in range(int(bucket) - steps + 1, int(bucket) + 1):
+            d[self.RING0 + b % RING] = 0.0
+        d[self.LAST] = bucket
+
+    def hour_count(self, now: float) -> float:
+        """The total of the last 12 five-minute buckets (the rolling hour) as of `now`."""
+        d = self.data
+        bucket = now // BUCKET_S
+        age = bucket - d[self.LAST]
+        if age >= RING:
+            return 0.0
+        total = 0.0
+        for offset in range(int(age), RING):
+            total += d[self.RING0 + int(bucket - offset) % RING]
+        return total
+
+    def bucket_count(self, now: float) -> float:
+        """The count of the current 5-minute bucket."""
+        d = self.data
+        bucket = now // BUCKET_S
+        return d[self.RING0 + int(bucket) % RING] if bucket == d[self.LAST] else 0.0
+
+    def past_sum(self, now: float) -> float:
+        """The decayed sum of completed days' counts, as of `now`."""
+        d = self.data
+        day = now // DAY_S
+        past = d[self.PAST]
+        if day != d[self.DAY]:  # today's count is a completed day by now
+            past = past * decay((day - d[self.DAY]) * DAY_S) + d[self.TODAY]
+        return past
+
+    def peak_hour(self) -> float:
+        """The decayed peak rolling-hour count of finished clock hours (the current excluded)."""
+        return self.data[self.PEAK]
+
+
+def _number(index: int) -> property:
+    """A float field of SessionBinding kept in its packed `nums` array."""
+
+    def get(self: SessionBinding) -> float:
+        return self.nums[index]
+
+    def put(self: SessionBinding, value: float) -> None:
+        self.nums[index] = value
+
+    return property(get, put)
+
+
+class SessionBinding:
+    """What a session was bound to when first seen, and how it moved since.
+
+    Numbers live in one packed array (a session costs ~250 bytes, not ~600); strings are
+    shared references (interned addresses, the parsed client's UA string).
+    """
+
+    __slots__ = ("fingerprint", "ip", "nums", "prev_ip", "prev_ua", "ua")
+    FIELDS = ("asn", "country", "client", "first_ts", "last_ts", "alt_asn", "alt_ts", "last_asn")
+
+    asn = _number(0)
+    country = _number(1)
+    client = _number(2)
+    first_ts = _number(3)
+    last_ts = _number(4)
+    alt_asn = _number(5)
+    alt_ts = _number(6)
+    last_asn = _number(7)
+
+    def __init__(
+        self,
+        ip: str,
+        ua: str,
+        *,
+        asn: float = 0,
+        country: float = 0,
+        client: float = 0,
+        first_ts: float = 0.0,
+        last_asn: float = 0,
+        fingerprint: str = "",
+    ) -> None:
+        self.nums = array("d", (asn, country, client, first_ts, first_ts, 0, 0, last_asn))
+        self.ip, self.ua, self.prev_ip, self.prev_ua = ip, ua, "", ""
+        self.fingerprint = fingerprint
+
+    def to_list(self) -> list[Any]:
+        """A JSON-ready form."""
+        return [list(self.nums), self.ip, self.ua, self.prev_ip, self.prev_ua, self.fingerprint]
+
+    @classmethod
+    def from_list(cls, items: list[Any]) -> SessionBinding:
+        """The inverse of `to_list`."""
+        binding = cls(items[1], items[2], fingerprint=items[5])
+        binding.prev_ip, binding.prev_ua = items[3], items[4]
+        binding.nums = array("d", items[0])
+        return binding
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v}" for k, v in zip(self.FIELDS, self.nums, strict=True))
+        return f"SessionBinding({fields}, ip={self.ip!r})"
+
+
+@dataclass(slots=True)
+class LastLogin:
+    """Where and when an actor last logged in (for travel speed)."""
+
+    ts: float
+    lat: float
+    lon: float
+    country: int
+    anonymous: bool
+
+
+class ActorState:
+    """Everything remembered about one user or app of one organization."""
+
+    __slots__ = (
+        "active_days",
+        "admin_types",
+        "asns",
+        "breadth",
+        "clients",
+        "cloud_ts",
+        "countries",
+        "day",
+        "dedup",
+        "events",
+        "first_ts",
+        "flagged_ts",
+        "hours",
+        "last_login",
+        "last_ts",
+        "logins",
+        "promoted",
+        "rates",
+        "sessions",
+        "uas",
+        "versions",
+    )
+
+    def __init__(self, now: float) -> None:
+        self.first_ts = now
+        self.last_ts = now
+        self.day = 0.0
+        self.active_days = 0.0
+        self.events = 0
+        self.logins = 0
+        self.asns = RecentValues(8)
+        self.countries = RecentValues(6)
+        self.clients = RecentValues(6)
+        self.uas = RecentValues(6)
+        self.versions = VersionTable()
+        self.cloud_ts = 0.0
+        self.flagged_ts = 0.0
+        self.hours = array("B", bytes(24))
+        self.last_login: LastLogin | None = None
+        self.sessions: dict[int, SessionBinding] = {}
+        self.rates: dict[str, RateCounter] = {}
+        self.admin_types: RecentValues | None = None
+        self.promoted: tuple[float, str] | None = None
+        self.dedup: dict[str, tuple[float, float]] | None = None
+        self.breadth: tuple[float, set[int]] | None = None
+
+    def touch(self, now: float) -> None:
+        """Note activity at `now`: event count, active days, hour-of-day profile."""
+        self.events += 1
+        day = now // DAY_S
+        if day != self.day:
+            gap = (day - self.day) * DAY_S if self.day else 0.0
+            self.active_days = self.active_days * decay(gap) + 1.0
+            self.day = day
+        self.last_ts = max(self.last_ts, now)
+        if self.breadth is not None and self.breadth[0] != now // HOUR_S:
+            self.breadth = None  # last hour's distinct reads are no longer needed
+        hour = int(now // HOUR_S) % 24
+        if self.hours[hour] >= 255:  # a profile, not a count: halve it when a bucket fills
+            self.hours = array("B", (h // 2 for h in self.hours))
+        self.hours[hour] += 1
+
+    def days_active_as_of(self, now: float) -> float:
+        """The decayed number of active days, as of `now` (excluding today)."""
+        day = now // DAY_S
+        past = self.active_days - (1.0 if day == self.day else 0.0)
+        return max(past, 0.0) * decay((day - self.day) * DAY_S)
+
+    def rate(self, metric: str) -> RateCounter:
+        """The counter of `metric`, created on first use."""
+        counter = self.rates.get(metric)
+        if counter is None:
+            counter = self.rates[metric] = RateCounter()
+        return counter
+
+    def session(self, sid: int) -> SessionBinding | None:
+        """The binding of a session, if remembered."""
+        return self.sessions.get(sid)
+
+    def end_session(self, sid: int) -> None:
+        """Forget a session that ended (a logout): its cookie is no longer valid."""
+        self.sessions.pop(sid, None)
+
+    def bind_session(self, sid: int, binding: SessionBinding) -> None:
+        """Remember a session, forgetting the least recently seen beyond MAX_SESSIONS."""
+        self.sessions[sid] = binding
+        if len(self.sessions) > MAX_SESSIONS:
+            oldest = min(self.sessions, key=lambda s: self.sessions[s].last_ts)
+            del self.sessions[oldest]
+
+    def hour_share(self, now: float, spread: int = 2) -> float:
+        """The share of this actor's past activity within `spread` hours of `now`'s hour of
+        day (smoothed: a working day's events rarely cover every hour)."""
+        total = sum(self.hours)
+        if total == 0:
+            return 0.0
+        hour = int(now // HOUR_S)
+        near = sum(self.hours[(hour + d) % 24] for d in range(-spread, spread + 1))
+        return near / total
+
+    def note_emitted(self, key: str, now: float, first: float) -> None:
+        """Remember an emission for de-duplication (bounded: the oldest key is dropped)."""
+        if self.dedup is None:
+            self.dedup = {}
+        self.dedup[key] = (first, now)
+        if len(self.dedup) > MAX_DEDUP_KEYS:
+            oldest = min(self.dedup, key=lambda k: self.dedup[k][1] if self.dedup else 0.0)
+            del self.dedup[oldest]
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in kilometres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(a)))
+
+
+MAX_SPRAY_IPS = 4096
+MAX_FINGERPRINTS = 4096
+MAX_POPULAR = 4096
+
+
+@dataclass
+class OrgState:
+    """What is remembered about a whole organization: who uses what, spray and IOC memory."""
+
+    first_ts: float
+    actors: dict[str, ActorState] = field(default_factory=dict)
+    # family -> value key -> decayed number of distinct actors that started using it
+    popularity: dict[str, dict[int, float]] = field(default_factory=dict)
+    popularity_epoch: float = 0.0
+    admin_types: dict[int, float] = field(default_factory=dict)
+    spray: dict[str, tuple[float, set[int]]] = field(default_factory=dict)
+    ioc_until: dict[str, float] = field(default_factory=dict)
+    fingerprints: dict[str, int] = field(default_factory=dict)
+    priors: dict[str, float] = field(default_factory=dict)
+
+    def actor(self, key: str, now: float) -> ActorState:
+        """The state of an actor, created on first sight."""
+        state = self.actors.get(key)
+        if state is None:
+            state = self.actors[key] = ActorState(now)
+        return state
+
+    def note_new_value(self, family: str, key: int, now: float) -> None:
+        """An actor started using `key` of `family`: count it (halved monthly, bounded)."""
+        if now - self.popularity_epoch > HALF_LIFE_S:
+            self._halve_popularity(now)
+        table = self.popularity.setdefault(family, {})
+        table[key] = table.get(key, 0.0) + 1.0
+        if len(table) > MAX_POPULAR:
+            del table[min(table, key=table.__getitem__)]
+
+    def _halve_popularity(self, now: float) -> None:
+        self.popularity_epoch = now
+        for table in self.popularity.values():
+            for k in list(table):
+                table[k] /= 2
+                if table[k] < 0.25:
+                    del table[k]
+
+    def share_of_actors(self, family: str, key: int) -> float:
+        """Roughly what share of the organization's actors use `key` of `family`."""
+        users = self.popularity.get(family, {}).get(key, 0.0)
+        return users / max(len(self.actors), 1)
