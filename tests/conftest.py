@@ -7,11 +7,11 @@ import secrets
 import socket
 import threading
 import time
-from urllib.parse import quote
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import uvicorn

@@ -398,4 +398,4 @@ def test_location_index_finds_workspace_created_after_a_miss(directory: SQLiteSt
 
 
 def test_known_scopes() -> None:
-    assert {"auditlogs:read", "auditlogs:write"} == KNOWN_SCOPES
+    assert {"auditlogs:read", "auditlogs:write", "admin:directory"} == KNOWN_SCOPES

@@ -108,6 +108,33 @@ def test_only_cli_and_web_import_uvicorn() -> None:
     assert offenders == set()
 
 
+def test_only_bus_and_cli_import_nats() -> None:
+    allowed = ("trailkeeper.bus", "trailkeeper.cli")
+    offenders = {m for m in importers_of({"nats"}) if not is_under(m, *allowed)}
+    assert offenders == set()
+
+
+def test_the_bus_uses_the_store_protocol_not_a_driver_web_or_cli() -> None:
+    libraries = DATABASE_LIBRARIES | WEB_LIBRARIES | CLI_LIBRARIES
+    bus = [m for m in MODULES if is_under(m, "trailkeeper.bus")]
+    assert bus
+    for module in bus:
+        assert {top(m) for m in MODULES[module]} & libraries == set(), module
+
+
+def test_detectors_are_pure_of_every_edge() -> None:
+    pure = [
+        m
+        for m in MODULES
+        if is_under(m, "trailkeeper.detect")
+        and m.rpartition(".")[2].startswith(("detectors", "state", "dedup", "pipeline"))
+    ]
+    assert pure
+    for module in pure:
+        edges = {m for m in MODULES[module] if is_under(m, *EDGE_PACKAGES, "trailkeeper.bus")}
+        assert edges == set(), module
+
+
 def test_only_cli_imports_click() -> None:
     offenders = {m for m in importers_of({"click"}) if not is_under(m, "trailkeeper.cli")}
     assert offenders == set()

@@ -67,6 +67,76 @@ class Settings:
         "", "Path of a TOML file registering custom actions and entity types (empty: none)."
     )
     log_level: str = setting("info", "Log level: debug, info, warning or error.")
+    service_name: str = setting(
+        "trailkeeper.local",
+        "Log name in signed checkpoints: origins are NAME/audit/ORG and the signing key is"
+        " NAME/audit. Set it once to a host name you control; changing it changes every origin.",
+    )
+    checkpoint_interval_s: int = setting(
+        60,
+        "Seconds between signed checkpoints of each growing log, made by the server;"
+        " 0 turns the background checkpoints off (the CLI and API still make them on demand).",
+    )
+    cookie_secure: str = setting(
+        "auto",
+        "Sign-in cookies' Secure flag: auto (when PUBLIC_URL is https), always or never.",
+    )
+    session_ttl_s: int = setting(8 * 3600, "How long a browser sign-in lasts, in seconds.")
+    auth_code_ttl_s: int = setting(
+        600, "How long an OAuth authorization code may be redeemed, in seconds (Slack: 10 min)."
+    )
+    signin_window_s: int = setting(
+        900, "Window in which failed sign-ins are counted, in seconds (at most a day)."
+    )
+    signin_max_failures: int = setting(
+        5, "Failed sign-ins allowed per login in the window before sign-in is refused."
+    )
+    signin_max_failures_per_ip: int = setting(
+        50, "Failed sign-ins allowed per address (IPv6: per /64) in the window."
+    )
+
+    detect: str = setting(
+        "on",
+        "Anomaly detection in the server process: on (tails the committed log, records anomaly"
+        " events) or off (run `trailkeeper anomaly run` as a separate worker instead).",
+    )
+    detect_city_mmdb: str = setting(
+        "", "GeoIP2/GeoLite2-City MMDB file for IP geolocation (empty: no geolocation)."
+    )
+    detect_asn_mmdb: str = setting("", "GeoLite2-ASN MMDB file for IP -> ASN (empty: none).")
+    detect_tor_exits: str = setting(
+        "", "Tor exit list: one IP per line or a TorDNSEL exit-address document (empty: none)."
+    )
+    detect_cloud_ranges: str = setting(
+        "", "Cloud/hosting ranges: `CIDR [provider]` or `AS123 [name]` per line (empty: none)."
+    )
+    detect_ioc_list: str = setting(
+        "", "Indicator-of-compromise ranges, `CIDR [label]` per line (empty: none)."
+    )
+    detect_vpn_ranges: str = setting(
+        "", "Commercial VPN ranges or ASNs, same format as the cloud list (empty: none)."
+    )
+    detect_suspicious_asns: str = setting(
+        "", "ASNs (`AS123` lines) or ranges behind Slack's `asn` reason (empty: none)."
+    )
+    detect_warmup_days: int = setting(
+        7, "Days after an organization's first event in which only Tor/IOC/ASN-list reasons fire."
+    )
+    detect_reload_check_s: int = setting(
+        60, "Seconds between checks of the data files' modification times (hot reload)."
+    )
+    detect_max_tor_age_h: int = setting(
+        48, "Hours after which the Tor exit list is reported stale (exits churn in ~48 h)."
+    )
+    detect_max_geo_age_days: int = setting(
+        60, "Days after which the MMDB files and range lists are reported stale."
+    )
+    detect_signal_retention_s: int = setting(
+        3600, "How long platform activity signals are kept for the detectors, in seconds."
+    )
+    detect_snapshot_interval_s: int = setting(
+        60, "Seconds between snapshots of the detection state (restarts resume from them)."
+    )
 
     @property
     def resolved_database_url(self) -> str:
@@ -116,6 +186,27 @@ _VALIDATORS: dict[str, Callable[[Any], str | None]] = {
         if v == "" or v.startswith(("redis://", "rediss://", "unix://"))
         else "must start with redis://, rediss:// or unix://"
     ),
+    "service_name": lambda v: (
+        None
+        if v and not any(c.isspace() or c == "+" or ord(c) < 32 for c in v) and v[-1] != "/"
+        else "must be a non-empty name without spaces, '+' or a trailing '/'"
+    ),
+    "checkpoint_interval_s": lambda v: None if v >= 0 else "must be 0 (off) or positive",
+    "cookie_secure": lambda v: (
+        None if v in {"auto", "always", "never"} else "must be auto, always or never"
+    ),
+    "session_ttl_s": lambda v: None if v > 0 else "must be positive",
+    "auth_code_ttl_s": lambda v: None if 0 < v <= 3600 else "must be between 1 and 3600",
+    "signin_window_s": lambda v: None if 0 < v <= 86400 else "must be between 1 and 86400",
+    "signin_max_failures": lambda v: None if v > 0 else "must be positive",
+    "signin_max_failures_per_ip": lambda v: None if v > 0 else "must be positive",
+    "detect": lambda v: None if v in {"on", "off"} else "must be on or off",
+    "detect_warmup_days": lambda v: None if 0 <= v <= 365 else "must be between 0 and 365",
+    "detect_reload_check_s": lambda v: None if v > 0 else "must be positive",
+    "detect_max_tor_age_h": lambda v: None if v > 0 else "must be positive",
+    "detect_max_geo_age_days": lambda v: None if v > 0 else "must be positive",
+    "detect_signal_retention_s": lambda v: None if v > 0 else "must be positive",
+    "detect_snapshot_interval_s": lambda v: None if v > 0 else "must be positive",
     "database_url": lambda v: (
         None
         if v == "" or v.startswith(("sqlite:///", "postgresql://", "postgres://"))

@@ -1,15 +1,21 @@
-"""Loading the demo organization into a store, through the normal ingest path."""
+"""Loading the demo organization into a store, through the normal ingest path; and its
+accounts: the people of the organization, the Owner's password and a demo app to install."""
 
 from __future__ import annotations
 
+import secrets
 import time
+from dataclasses import dataclass
 
 from trailkeeper import demo
 from trailkeeper.catalog import Catalog
-from trailkeeper.directory import admin
+from trailkeeper.directory import admin, apps, users
+from trailkeeper.directory.accounts import App, User
+from trailkeeper.directory.activity import CLI_ORIGIN, ChangeContext, discard_events
 from trailkeeper.directory.locations import LocationIndex
 from trailkeeper.directory.records import READ_SCOPE
 from trailkeeper.ingest import Ingestor
+from trailkeeper.oauth.requests import authorize_url
 from trailkeeper.storage.base import Store
 
 BATCH = 5000
@@ -41,3 +47,55 @@ def demo_read_token(store: Store, seed: int = 7) -> str:
         store, demo.demo_organization(seed).id, frozenset({READ_SCOPE}), "demo read token"
     )
     return token
+
+
+DEMO_APP_NAME = "Demo SIEM"
+DEMO_CALLBACK = "/demo/oauth-callback"  # a page of Trailkeeper's that shows what the app got
+
+
+@dataclass(frozen=True)
+class DemoAccess:
+    """What `trailkeeper demo` prints to walk the install flow: who signs in, which app."""
+
+    owner: User
+    password: str
+    app: App
+    client_secret: str
+    install_url: str
+
+
+def _demo_people(store: Store, seed: int) -> User:
+    """The organization's people in the directory (quietly: the history tells their story)."""
+    organization = demo.demo_organization(seed)
+    change = ChangeContext(None, CLI_ORIGIN, discard_events, int(time.time()))
+    owner = None
+    for person in organization.users:
+        found = store.get_user(person.id)
+        if found is None:
+            spec = users.UserSpec(
+                person.id, organization.id, person.name, person.email, person.role
+            )
+            found = users.create_user(store, spec, change)
+        owner = found if person.role == "owner" else owner
+    assert owner is not None, "the demo organization has exactly one owner"
+    return owner
+
+
+def seed_demo_accounts(store: Store, base_url: str, seed: int = 7) -> DemoAccess:
+    """People, a fresh Owner password and the demo app (its secret rotated: hashes only)."""
+    owner = _demo_people(store, seed)
+    password = secrets.token_urlsafe(12)
+    users.set_password(store, owner.org_id, owner.id, password)
+    callback = base_url.rstrip("/") + DEMO_CALLBACK
+    existing = [
+        a for a in store.list_apps() if a.name == DEMO_APP_NAME and callback in a.redirect_urls
+    ]
+    if existing:
+        app, secret = apps.rotate_secret(store, existing[0].id)
+    else:
+        scopes = ([READ_SCOPE], ["users:read"])
+        app, secret = apps.create_app(
+            store, DEMO_APP_NAME, [callback], scopes, now=int(time.time())
+        )
+    url = authorize_url(base_url, app, state=secrets.token_urlsafe(8))
+    return DemoAccess(owner, password, app, secret, url)

@@ -1,4 +1,4 @@
-"""The command line: `trailkeeper serve|demo|migrate|org|workspace|token|ingest|settings|bench`.
+"""The command line: `trailkeeper serve|demo|migrate|org|workspace|token|user|app|ingest|…`.
 
 Every command has `--help`; errors go to stderr with a non-zero exit code, never a traceback.
 """
@@ -10,11 +10,16 @@ from typing import Any
 
 import click
 
+from trailkeeper.cli.accounts import app, user
+from trailkeeper.cli.bench import bench
+from trailkeeper.cli.detect import anomaly
 from trailkeeper.cli.directory import org, token, workspace
 from trailkeeper.cli.ingest import ingest
+from trailkeeper.cli.integrity import checkpoint, export, keys, monitor, verify
 from trailkeeper.cli.ops import copy, retention
 from trailkeeper.cli.serve import demo, migrate, serve
 from trailkeeper.cli.settings import settings
+from trailkeeper.cli.simulate import evaluate_command, simulate
 from trailkeeper.errors import ConfigError, TrailkeeperError
 
 
@@ -32,14 +37,47 @@ class _Main(click.Group):
             sys.exit(1)
 
 
-@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
+HELP = {"help_option_names": ["-h", "--help"]}
+
+
+def _with_short_help(command: click.Command) -> click.Command:
+    """`-h` on every command, even one invoked on its own (click caches its help option)."""
+    command.context_settings = {**HELP, **command.context_settings}
+    for sub in getattr(command, "commands", {}).values():
+        _with_short_help(sub)
+    return command
+
+
+@click.group(cls=_Main, context_settings=HELP)
 @click.version_option(package_name="trailkeeper")
 def cli() -> None:
     """Trailkeeper: a self-hosted, Slack-compatible audit log service."""
 
 
-for command in (serve, demo, migrate, org, workspace, token, ingest, settings, copy, retention):
-    cli.add_command(command)
+for command in (
+    serve,
+    demo,
+    migrate,
+    org,
+    workspace,
+    token,
+    user,
+    app,
+    ingest,
+    settings,
+    copy,
+    retention,
+    bench,
+    keys,
+    checkpoint,
+    verify,
+    export,
+    monitor,
+    anomaly,
+    simulate,
+    evaluate_command,
+):
+    cli.add_command(_with_short_help(command))
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import uvicorn
 from trailkeeper.catalog import load_catalog
 from trailkeeper.cli.context import migrated_store, settings_from_env
 from trailkeeper.config import Settings
-from trailkeeper.seed import demo_read_token, seed_demo
+from trailkeeper.seed import DemoAccess, demo_read_token, seed_demo, seed_demo_accounts
 from trailkeeper.storage import open_store
 from trailkeeper.storage.base import Store
 from trailkeeper.web.app import create_app
@@ -24,6 +24,38 @@ for entry in response.typed_body.entries:
     print(entry.date_create, entry.action, entry.actor.user.id)
 print("next cursor:", response.typed_body.response_metadata.next_cursor)
 """
+
+
+INSTALL_TEXT = """\
+Or get a token the way a security team gets one from Slack (OAuth install, in a browser):
+  1. open    {install_url}
+  2. sign in as the organization's Owner: {email}  password: {password}
+  3. choose the organization, Allow; the demo app's page shows the code. Then:
+
+from slack_sdk import WebClient
+from slack_sdk.audit_logs import AuditLogsClient
+
+access = WebClient(base_url="{base}/api/").oauth_v2_access(
+    client_id="{client_id}", client_secret="{client_secret}",
+    code=input("code: "), redirect_uri="{redirect_uri}",
+)
+token = access["authed_user"]["access_token"]
+client = AuditLogsClient(token=token, base_url="{base}/audit/v1/")
+print([e.action for e in client.logs(limit=5).typed_body.entries])
+"""
+
+
+def install_text(access: DemoAccess, base: str) -> str:
+    """How to walk the demo app's install, printed by `trailkeeper demo`."""
+    return INSTALL_TEXT.format(
+        install_url=access.install_url,
+        email=access.owner.email,
+        password=access.password,
+        base=base,
+        client_id=access.app.client_id,
+        client_secret=access.client_secret,
+        redirect_uri=access.app.redirect_urls[0],
+    )
 
 
 def _run(settings: Settings, store: Store) -> None:
@@ -69,6 +101,7 @@ def demo(host: str | None, port: int | None) -> None:
     click.echo("Try it with slack_sdk (pip install slack_sdk):\n")
     click.echo(SNIPPET.format(token=token, base=base))
     click.echo(f"Or: curl -H 'Authorization: Bearer {token}' '{base}/audit/v1/logs?limit=2'\n")
+    click.echo(install_text(seed_demo_accounts(store, base), base))
     _run(settings, store)
 
 

@@ -9,8 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from trailkeeper.detect.records import SnapshotRecord
+from trailkeeper.directory.accounts import (
+    App,
+    Installation,
+    InstallationStanding,
+    SignInSession,
+    User,
+)
 from trailkeeper.directory.records import Organization, TokenRecord, Workspace
 from trailkeeper.events import AppendOutcome, EventRecord, PreparedEvent, StoredRow
+from trailkeeper.integrity.service import CheckpointRecord, SigningKeyRecord
+from trailkeeper.oauth.codes import AuthCode
 from trailkeeper.query import LogFilter, Position
 
 
@@ -141,7 +151,216 @@ class DirectoryStore(Protocol):
         ...
 
 
-class Store(EventStore, DirectoryStore, PositionStore, RetentionStore, Protocol):
+class IntegrityStore(Protocol):
+    """Signing keys and signed checkpoints of the Merkle trees, and the lookups proofs need."""
+
+    def add_signing_key(self, record: SigningKeyRecord) -> bool:
+        """Store a key under its generation; False if that generation exists (a race lost)."""
+        ...
+
+    def signing_keys(self, *, private: bool = False) -> list[SigningKeyRecord]:
+        """Every signing key, oldest generation first (retired ones included); the private key
+        strings are empty unless `private`."""
+        ...
+
+    def retire_signing_keys(self, below_generation: int, at: int) -> int:
+        """Mark every still-active key older than `below_generation` retired at `at`."""
+        ...
+
+    def add_checkpoint(self, record: CheckpointRecord) -> bool:
+        """Store a checkpoint; False if the organization has one of that size already."""
+        ...
+
+    def latest_checkpoint(self, org_id: str) -> CheckpointRecord | None:
+        """The organization's checkpoint of the largest tree."""
+        ...
+
+    def checkpoint_at(self, org_id: str, tree_size: int) -> CheckpointRecord | None:
+        """The organization's checkpoint of exactly `tree_size` leaves."""
+        ...
+
+    def list_checkpoints(self, org_id: str, max_size: int) -> list[CheckpointRecord]:
+        """The organization's checkpoints of at most `max_size` leaves, smallest first."""
+        ...
+
+    def event_seq(self, org_id: str, event_id: str) -> int | None:
+        """The sequence number (leaf index) of an event, by id."""
+        ...
+
+    def node_hashes(
+        self, org_id: str, nodes: Sequence[tuple[int, int]]
+    ) -> dict[tuple[int, int], bytes]:
+        """Stored Merkle subtree hashes by (level, index), fast for a proof's few nodes."""
+        ...
+
+    def events_in(self, org_id: str, ranges: Sequence[tuple[int, int]]) -> list[EventRecord]:
+        """The organization's stored events with seq in any of the [start, end) ranges, in
+        sequence order."""
+        ...
+
+    def stored_level(self, org_id: str, level: int, start: int, end: int) -> dict[int, bytes]:
+        """Stored Merkle nodes of one level with index in [start, end), by index."""
+        ...
+
+
+class AccountStore(Protocol):
+    """Users, apps, installations, authorization codes, sign-in sessions and attempts."""
+
+    def put_user(self, user: User) -> None:
+        """Create or replace a user (its login, the lower-cased email, is unique)."""
+        ...
+
+    def get_user(self, user_id: str) -> User | None:
+        """A user by id."""
+        ...
+
+    def find_user_by_login(self, login: str) -> User | None:
+        """The user whose lower-cased email is `login`."""
+        ...
+
+    def list_users(self, org_id: str) -> list[User]:
+        """The users of an organization, by id."""
+        ...
+
+    def put_app(self, app: App) -> None:
+        """Create or replace an app."""
+        ...
+
+    def get_app(self, app_id: str) -> App | None:
+        """An app by id."""
+        ...
+
+    def find_app_by_client_id(self, client_id: str) -> App | None:
+        """The app with this client id."""
+        ...
+
+    def list_apps(self) -> list[App]:
+        """Every app, oldest first."""
+        ...
+
+    def add_installation(self, installation: Installation) -> None:
+        """Store a new installation."""
+        ...
+
+    def get_installation(self, installation_id: str) -> Installation | None:
+        """An installation by id."""
+        ...
+
+    def list_installations(self, app_id: str, org_id: str | None = None) -> list[Installation]:
+        """An app's installations (revoked included), optionally on one organization."""
+        ...
+
+    def revoke_installation(self, installation_id: str, at: int) -> bool:
+        """Uninstall and revoke the installation's tokens; False if it was not in force."""
+        ...
+
+    def installation_standing(self, installation_id: str) -> InstallationStanding | None:
+        """What decides whether the installation's tokens still work (None: unknown)."""
+        ...
+
+    def add_auth_code(self, code: AuthCode) -> None:
+        """Store a new authorization code (its hash)."""
+        ...
+
+    def find_auth_code(self, code_hash: bytes) -> AuthCode | None:
+        """The code with this hash, redeemed or not."""
+        ...
+
+    def redeem_auth_code(self, code_hash: bytes, at: int, token_id: str) -> bool:
+        """Atomically mark a code redeemed by `token_id`; False if it already was."""
+        ...
+
+    def add_session(self, session: SignInSession) -> None:
+        """Store a new sign-in session (the hash of its cookie)."""
+        ...
+
+    def find_session(self, id_hash: bytes) -> SignInSession | None:
+        """The session whose cookie hashes to `id_hash`, expired or not."""
+        ...
+
+    def delete_session(self, id_hash: bytes) -> None:
+        """End one session."""
+        ...
+
+    def delete_user_sessions(self, user_id: str) -> int:
+        """End every session of a user; how many there were."""
+        ...
+
+    def add_signin_attempt(self, key: str, attempt: str, at: int) -> None:
+        """Count one sign-in attempt under `key`."""
+        ...
+
+    def signin_attempts(self, key: str, since: int) -> list[int]:
+        """When `key`'s counted attempts were made, at or after `since`, oldest first."""
+        ...
+
+    def forget_signin_attempt(self, attempt: str) -> None:
+        """Stop counting one attempt."""
+        ...
+
+    def clear_signin_attempts(self, key: str) -> None:
+        """Forget every attempt under `key`."""
+        ...
+
+
+class DetectStore(Protocol):
+    """Anomaly detection's own tables: controls, signals kept briefly, snapshots, shadow."""
+
+    def get_detect_controls(self, org_id: str) -> str | None:
+        """The organization's detection controls as JSON text (None: defaults)."""
+        ...
+
+    def put_detect_controls(self, org_id: str, controls_json: str, at: int = 0) -> None:
+        """Store the organization's detection controls."""
+        ...
+
+    def add_signals(self, org_id: str, bodies: Sequence[str], received_at: int) -> int:
+        """Keep a batch of activity signals (JSON texts) of one organization."""
+        ...
+
+    def signals_after(self, org_id: str, after_id: int, limit: int) -> list[tuple[int, str]]:
+        """The organization's signals with id > after_id, oldest first: (id, JSON text)."""
+        ...
+
+    def organizations_with_signals(self) -> list[str]:
+        """Organizations that have signals kept."""
+        ...
+
+    def purge_signals(self, before: int) -> int:
+        """Drop signals received before `before` (Unix seconds)."""
+        ...
+
+    def save_detect_snapshot(self, consumer: str, record: SnapshotRecord) -> None:
+        """Store (replace) a consumer's snapshot of one organization's detection state."""
+        ...
+
+    def detect_snapshots(self, consumer: str) -> list[SnapshotRecord]:
+        """Every snapshot a consumer saved, by organization."""
+        ...
+
+    def add_shadow_anomalies(self, org_id: str, bodies: Sequence[str], at: int) -> int:
+        """Keep anomalies that shadow mode held back from the log (JSON texts)."""
+        ...
+
+    def shadow_anomalies(self, org_id: str, limit: int) -> list[str]:
+        """The organization's held-back anomalies, newest first."""
+        ...
+
+    def purge_shadow(self, before: int) -> int:
+        """Drop held-back anomalies recorded before `before`."""
+        ...
+
+
+class Store(
+    EventStore,
+    DirectoryStore,
+    PositionStore,
+    RetentionStore,
+    IntegrityStore,
+    AccountStore,
+    DetectStore,
+    Protocol,
+):
     """A whole backend: the log, the directory and a few shared secrets."""
 
     def migrate(self) -> list[str]:

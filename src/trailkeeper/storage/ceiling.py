@@ -1,11 +1,12 @@
 """The raw storage ceiling of ingest: the same rows bulk-inserted straight into the same backend.
 
-Fair by construction on SQLite: the same database file and `events` table (so the same indexes,
-the same row count and the same warm page cache), a connection with the store writer's pragmas
-(WAL, `synchronous=FULL`, default cache), and `executemany` of one batch per `BEGIN IMMEDIATE`
-... `COMMIT`, as a durable ack needs. Rows go under a scratch organization and are deleted
-afterwards, so the table returns to its size. Everything the real path adds on top (HTTP, JSON,
-validation, the duplicate-id lookup, the head update, group commit) is what the ratio measures.
+Fair by construction: the same database and `events` table (so the same indexes, the same row
+count and the same warm cache), a connection set up as the store's writer is (SQLite: WAL,
+`synchronous=FULL`; PostgreSQL: its defaults, `synchronous_commit=on`), the store's own insert
+mechanism (SQLite `executemany`, PostgreSQL binary COPY), and one transaction per batch, as a
+durable ack needs. Rows go under a scratch organization and are deleted afterwards. What the real
+path adds on top (HTTP, JSON, validation, the duplicate-id lookup, the sequence head, the Merkle
+tree, group commit) is what the ratio to this ceiling measures.
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from trailkeeper.errors import ConfigError, StorageError
 from trailkeeper.events import PreparedEvent
-from trailkeeper.storage.sqlite import BUSY_TIMEOUT_MS
+from trailkeeper.storage.sqlite import BUSY_TIMEOUT_MS, RECORD_COLUMNS
 
-INSERT = (
-    "INSERT INTO events (org_id, seq, id, date_create, action, actor_id, entity_id, body) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
+INSERT = f"INSERT INTO events ({RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+# The directory stays: scratch organizations keep their workspaces between runs.
+KEPT_TABLES = frozenset({"organizations", "workspaces"})
+Row = tuple[object, ...]
 
 
 @dataclass(frozen=True)
@@ -39,15 +41,34 @@ class RawInsertResult:
         return self.events / self.seconds if self.seconds > 0 else 0.0
 
 
+def _rows(org_id: str, first_seq: int, batch: Sequence[PreparedEvent]) -> list[Row]:
+    return [
+        (org_id, first_seq + n, e.id, e.date_create, e.action, e.actor_id, e.entity_id, e.body)
+        for n, e in enumerate(batch)
+    ]
+
+
+def _numbered(batches: Iterable[Sequence[PreparedEvent]], org_id: str) -> list[list[Row]]:
+    numbered, seq = [], 0
+    for batch in batches:
+        numbered.append(_rows(org_id, seq, batch))
+        seq += len(batch)
+    return numbered
+
+
+def _is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
 def _sqlite_path(url: str) -> str:
     if not url.startswith("sqlite:///"):
-        scheme = url.split(":", 1)[0]
-        raise ConfigError([f"no raw-insert ceiling for {scheme}:// databases yet"])
+        raise ConfigError([f"no raw-insert ceiling for {url.split(':', 1)[0]}:// databases"])
     return url.removeprefix("sqlite:///")
 
 
-def _connect(path: str) -> sqlite3.Connection:
-    """A connection configured as the store's writer is."""
+def _sqlite_connect(url: str) -> sqlite3.Connection:
+    """A connection configured as the SQLite store's writer is."""
+    path = _sqlite_path(url)
     try:
         conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -58,11 +79,39 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-def _rows(org_id: str, first_seq: int, batch: Sequence[PreparedEvent]) -> list[tuple[object, ...]]:
-    return [
-        (org_id, first_seq + n, e.id, e.date_create, e.action, e.actor_id, e.entity_id, e.body)
-        for n, e in enumerate(batch)
-    ]
+def _sqlite_insert(url: str, numbered: list[list[Row]]) -> float:
+    conn = _sqlite_connect(url)
+    try:
+        started = time.perf_counter()
+        for rows in numbered:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(INSERT, rows)
+            conn.execute("COMMIT")
+        return time.perf_counter() - started
+    except sqlite3.Error as exc:
+        raise StorageError(f"raw insert failed: {exc}") from exc
+    finally:
+        conn.close()
+
+
+def _postgres_insert(url: str, numbered: list[list[Row]]) -> float:
+    import psycopg
+
+    from trailkeeper.storage.postgres import EVENT_COLUMNS, EVENT_TYPES
+
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            started = time.perf_counter()
+            for rows in numbered:
+                with conn.transaction(), conn.cursor() as cur:
+                    copy_sql = f"COPY events ({EVENT_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+                    with cur.copy(copy_sql) as copy:
+                        copy.set_types(EVENT_TYPES)
+                        for row in rows:
+                            copy.write_row(row)
+            return time.perf_counter() - started
+    except psycopg.Error as exc:
+        raise StorageError(f"raw insert failed: {exc}") from exc
 
 
 def measure_raw_insert(
@@ -70,39 +119,73 @@ def measure_raw_insert(
 ) -> RawInsertResult:
     """Insert every batch under `org_id`, one committed transaction each; rows are kept.
 
-    Rows are built before the clock starts, so only the database's work is timed.
+    Rows are numbered before the clock starts, so only the database's work is timed.
     """
-    prepared, seq = [], 0
-    for batch in batches:
-        prepared.append(_rows(org_id, seq, batch))
-        seq += len(batch)
-    conn = _connect(_sqlite_path(url))
-    try:
-        started = time.perf_counter()
-        for rows in prepared:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(INSERT, rows)
-            conn.execute("COMMIT")
-        seconds = time.perf_counter() - started
-    except sqlite3.Error as exc:
-        raise StorageError(f"raw insert failed: {exc}") from exc
-    finally:
-        conn.close()
-    return RawInsertResult(seq, len(prepared), seconds)
+    numbered = _numbered(batches, org_id)
+    insert = _postgres_insert if _is_postgres(url) else _sqlite_insert
+    seconds = insert(url, numbered)
+    return RawInsertResult(sum(len(rows) for rows in numbered), len(numbered), seconds)
 
 
-def discard_events(url: str, org_ids: Sequence[str]) -> int:
-    """Delete every event (and the sequence head) of these scratch organizations; rows deleted."""
-    conn = _connect(_sqlite_path(url))
+def _sqlite_org_tables(conn: sqlite3.Connection) -> list[str]:
+    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return [
+        name
+        for name in names
+        if name not in KEPT_TABLES
+        and any(col[1] == "org_id" for col in conn.execute(f'PRAGMA table_info("{name}")'))
+    ]
+
+
+def _sqlite_discard(url: str, org_ids: Sequence[str]) -> int:
+    conn = _sqlite_connect(url)
     try:
         conn.execute("BEGIN IMMEDIATE")
         deleted = 0
-        for org_id in org_ids:
-            deleted += conn.execute("DELETE FROM events WHERE org_id = ?", (org_id,)).rowcount
-            conn.execute("DELETE FROM org_heads WHERE org_id = ?", (org_id,))
+        for table in _sqlite_org_tables(conn):
+            for org_id in org_ids:
+                deleted += conn.execute(
+                    f'DELETE FROM "{table}" WHERE org_id = ?', (org_id,)
+                ).rowcount
         conn.execute("COMMIT")
+        return deleted
     except sqlite3.Error as exc:
-        raise StorageError(f"discarding scratch events failed: {exc}") from exc
+        raise StorageError(f"discarding scratch organizations failed: {exc}") from exc
     finally:
         conn.close()
-    return deleted
+
+
+PG_ORG_TABLES = """
+SELECT c.relname FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'org_id' AND NOT a.attisdropped
+WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+"""
+
+
+def _postgres_discard(url: str, org_ids: Sequence[str]) -> int:
+    import psycopg
+
+    try:
+        with psycopg.connect(url) as conn:
+            tables: list[Any] = [r[0] for r in conn.execute(PG_ORG_TABLES).fetchall()]
+            deleted = 0
+            for table in tables:
+                if table in KEPT_TABLES:
+                    continue
+                sql = f'DELETE FROM "{table}" WHERE org_id = ANY(%s)'
+                deleted += conn.execute(sql, (list(org_ids),)).rowcount
+            return deleted
+    except psycopg.Error as exc:
+        raise StorageError(f"discarding scratch organizations failed: {exc}") from exc
+
+
+def discard_organizations(url: str, org_ids: Sequence[str]) -> int:
+    """Delete every row of these scratch organizations outside the directory; rows deleted.
+
+    Tables are found by their `org_id` column, so data added by later migrations (sequence heads,
+    Merkle nodes, checkpoints, ...) goes too and a kept database returns to its history alone.
+    """
+    if _is_postgres(url):
+        return _postgres_discard(url, org_ids)
+    return _sqlite_discard(url, org_ids)

@@ -21,8 +21,11 @@ from trailkeeper.errors import StorageError
 from trailkeeper.events import AppendOutcome, EventRecord, PreparedEvent, StoredRow
 from trailkeeper.integrity.tiles import TreeAdvance, advance_tree
 from trailkeeper.query import LogFilter, Position
+from trailkeeper.storage.accounts_sql import AccountsSQL
+from trailkeeper.storage.detect_sql import DetectSQL
 from trailkeeper.storage.directory_sql import SQLDirectory
 from trailkeeper.storage.groupcommit import GroupCommitter
+from trailkeeper.storage.integrity_sql import IntegritySQL
 from trailkeeper.storage.migrate import migrations_for, pending
 from trailkeeper.storage.partitions import month_partition, months_ahead, partition_bounds
 from trailkeeper.storage.scans import scan_sql
@@ -37,7 +40,7 @@ ID_TYPES = ["text", "text", "int8", "int8"]
 NODE_TYPES = ["text", "int4", "int8", "bytea"]
 
 
-class PostgresStore(SQLDirectory):
+class PostgresStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL):
     """`Store` on PostgreSQL."""
 
     PH = "%s"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -12,7 +16,15 @@ from trailkeeper.catalog import Catalog, load_catalog
 from trailkeeper.config import Settings
 from trailkeeper.ratelimit import RateLimiter
 from trailkeeper.storage.base import Store
-from trailkeeper.web import audit_api, ingest_api
+from trailkeeper.web import (
+    admin_api,
+    audit_api,
+    detect_api,
+    ingest_api,
+    integrity_api,
+    oauth_pages,
+    slack_web_api,
+)
 from trailkeeper.web.catalog_bodies import actions_body, schemas_body
 from trailkeeper.web.errors import error_response, json_response, response_for
 from trailkeeper.web.services import build_services
@@ -35,6 +47,12 @@ def routes() -> list[Route]:
             Route(f"{prefix}/actions", audit_api.actions, methods=["GET"]),
         ]
     table.append(Route("/ingest/v1/events", ingest_api.ingest_events, methods=["POST"]))
+    for path, endpoint, verbs in detect_api.ROUTES:  # signals and anomaly controls
+        table.append(Route(path, endpoint, methods=list(verbs)))
+    for path, endpoint, method in integrity_api.ROUTES:
+        table.append(Route(integrity_api.PREFIX + path, endpoint, methods=[method]))
+    for module in (oauth_pages, slack_web_api, admin_api):  # the install story (docs/oauth.md)
+        table += [Route(path, func, methods=list(verbs)) for path, func, verbs in module.ROUTES]
     for route in table:
         # Starlette adds HEAD to every GET route; a HEAD of /logs would run the query and spend
         # the organization's rate limit for nothing, so the API answers method_not_allowed.
@@ -58,6 +76,26 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return response_for(exc)
 
 
+@asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    """Background work while the server runs: periodic signed checkpoints."""
+    services = app.state.services
+    detection = app.state.detection  # anomaly detection: resumes its state, then tails the log
+    if detection is not None:
+        await anyio.to_thread.run_sync(detection.start)
+    async with anyio.create_task_group() as tasks:
+        if services.settings.checkpoint_interval_s:
+            tasks.start_soon(
+                integrity_api.checkpoint_loop,
+                services.integrity,
+                services.settings.checkpoint_interval_s,
+            )
+        yield
+        tasks.cancel_scope.cancel()
+    if detection is not None:
+        await anyio.to_thread.run_sync(detection.stop)
+
+
 def create_app(
     settings: Settings,
     store: Store,
@@ -69,8 +107,10 @@ def create_app(
     app = Starlette(
         routes=routes(),
         exception_handlers={HTTPException: http_error, Exception: server_error},
+        lifespan=lifespan,
     )
     app.state.services = build_services(settings, store, catalog, limiter)
+    app.state.detection = detect_api.detection_runner(settings, store, catalog)
     app.state.actions_body = actions_body(catalog)
     app.state.schemas_body = schemas_body(catalog)
     return app

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from trailkeeper.catalog import Catalog
 from trailkeeper.config import Settings
@@ -12,7 +13,9 @@ from trailkeeper.directory.locations import LocationIndex
 from trailkeeper.directory.tokens import Grant, authorize
 from trailkeeper.errors import RateLimited
 from trailkeeper.ingest import Ingestor
+from trailkeeper.integrity.service import IntegrityService
 from trailkeeper.ratelimit import RateLimiter, TokenBucketLimiter
+from trailkeeper.recorder import organization_event
 from trailkeeper.storage.base import Store
 
 TOUCH_INTERVAL_S = 60
@@ -29,12 +32,13 @@ class Services:
     ingestor: Ingestor
     limiter: RateLimiter
     cursor_key: bytes
+    integrity: IntegrityService
     clock: Callable[[], float] = time.time
     _touched: dict[str, float] = field(default_factory=dict)
 
     def grant(self, token: str, scope: str) -> Grant:
         """Authorize a token for a scope and note its use (at most once a minute)."""
-        grant = authorize(token, scope, self.store.find_token)
+        grant = authorize(token, scope, self.store.find_token, self.store.installation_standing)
         now = self.clock()
         if now - self._touched.get(grant.token_id, 0.0) >= TOUCH_INTERVAL_S:
             self._touched[grant.token_id] = now
@@ -68,6 +72,10 @@ def build_services(
     ingestor = Ingestor(
         store, catalog, LocationIndex(store), max_event_bytes=settings.max_event_bytes, clock=clock
     )
+
+    def record_event(action: str, org_id: str, details: Mapping[str, Any]) -> object:
+        return ingestor.ingest([organization_event(action, org_id, details)])
+
     return Services(
         settings=settings,
         store=store,
@@ -75,5 +83,8 @@ def build_services(
         ingestor=ingestor,
         limiter=limiter or limiter_for(settings),
         cursor_key=store.secret(CURSOR_SECRET),
+        integrity=IntegrityService(
+            store, settings.service_name, record_event=record_event, clock=clock
+        ),
         clock=clock,
     )

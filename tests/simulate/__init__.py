@@ -1,0 +1,1 @@
+"""Tests of the quality simulator and its evaluation harness."""
