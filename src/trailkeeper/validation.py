@@ -280,7 +280,7 @@ def prepare_event(
     org_id, context = check_context(event.get("context"), resolve)
     _need(
         org_scope is None or org_id == org_scope,
-        "context.location belongs to another organization than the token's (or the subject's)",
+        "context.location belongs to another organization",
     )
     details = event.get("details")
     if details is not None or action == "anomaly":
