@@ -159,6 +159,20 @@ def test_an_edited_event_is_named(tamper: Tamper) -> None:
     assert f"seq {TARGET} (id {tamper.ids[TARGET]})" in report.render()
 
 
+def test_a_body_rewritten_with_an_sql_string_function_is_named(tamper: Tamper) -> None:
+    verified_first(tamper)
+    if tamper.is_postgres:
+        sql = (
+            "UPDATE events SET body = convert_to(replace(convert_from(body, 'UTF8'),"
+            " '81.2.69.160', '10.1.1.1'), 'UTF8')"
+        )
+    else:  # SQLite's replace() turns the BLOB into TEXT
+        sql = "UPDATE events SET body = replace(body, '81.2.69.160', '10.1.1.1')"
+    tamper.sql(sql + " WHERE org_id = ? AND seq = ?", ORG, TARGET)
+    report = tamper.verify()
+    assert errors(report)[0][:2] == (TARGET, tamper.ids[TARGET])
+
+
 def test_a_deleted_event_is_named(tamper: Tamper) -> None:
     verified_first(tamper)
     tamper.delete(TARGET)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import math
 
 from trailkeeper.simulate.metrics import Estimate
-from trailkeeper.simulate.summary import at_least, at_most, comparison_row, pct, total_goal
+from trailkeeper.simulate.report import to_json
+from trailkeeper.simulate.summary import (
+    Summary,
+    at_least,
+    at_most,
+    comparison_row,
+    pct,
+    total_goal,
+)
 
 
 def estimate(value: float, low: float | None = None, high: float | None = None) -> Estimate:
@@ -49,3 +57,9 @@ def test_comparison_passes_only_when_higher_on_every_compared_scenario() -> None
     row = comparison_row(ours, [baseline(tied)])
     assert row.status == "SHORT"
     assert "BL-X S3" in row.measured
+
+
+def test_json_has_no_nan_or_infinity() -> None:
+    summary = Summary({"users": 1}, cost={"p95": math.nan, "threshold": -math.inf})
+    data = to_json(summary)
+    assert data["cost"] == {"p95": None, "threshold": None}

@@ -28,6 +28,8 @@ from trailkeeper.demo._routine import download, pick_file
 from trailkeeper.demo._stories import app_flags
 
 Plan = list[tuple[str, DemoUser, int]]
+# Episodes happen after this share of the window, once everyone has a history to stand out from.
+SETTLED = 0.35
 
 
 def run_bursts(st: State) -> None:
@@ -91,7 +93,8 @@ def run_episodes(st: State, plan: Plan) -> None:
     session_hijack(st, victims[2], 0.44)
     password_spray(st, victims[3], 0.7)
     admin_escalation(st, 0.78)
-    leavers = [u for kind, u, _ in plan if kind == "leave" and u.role == "member"]
+    settled = st.lo + int(SETTLED * (st.hi - st.lo))
+    leavers = [u for kind, u, ts in plan if kind == "leave" and u.role == "member" and ts > settled]
     mass_download(st, leavers[0] if leavers else victims[4])
 
 
@@ -152,8 +155,9 @@ def impossible_travel(st: State, u: DemoUser, frac: float) -> None:
 
 def session_hijack(st: State, u: DemoUser, frac: float) -> None:
     """The victim's live session id is replayed from a network in another country."""
-    home = st.session_at(u, st.lo + int(frac * (st.hi - st.lo)))
-    if home is None or home.kind == "mobile":
+    ts = st.lo + int(frac * (st.hi - st.lo))
+    home = next((s for s in st.sessions.get(u.id, []) if s.end >= ts and s.kind != "mobile"), None)
+    if home is None:
         return
     ip = "89.160.20.201" if u.country != "SE" else "216.160.83.62"
     thief = Session(

@@ -23,7 +23,7 @@ from trailkeeper.simulate.clients import (
 from trailkeeper.simulate.geography import ATTACK_COUNTRIES
 from trailkeeper.simulate.population import DAY, HOUR, Person
 from trailkeeper.simulate.presence import lease_at, local_hour
-from trailkeeper.simulate.records import JSON, Act, Ctx, Label, Usage, file_url
+from trailkeeper.simulate.records import Act, Ctx, Label, Usage, file_url
 from trailkeeper.simulate.world import Network
 
 SCENARIOS = ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8")
@@ -216,11 +216,6 @@ def _first_hosts(net: Network, rng: random.Random) -> str:
     return str(IPv4Address(net.first + rng.randint(1, 62)))
 
 
-def tor_exit(att: Attack) -> str:
-    """A Tor exit address."""
-    return att.rng.choice(att.beh.world.tor_exits)
-
-
 def attacker_ctx(att: Attack, org: Origin, sid: int | None, who: Person | None = None) -> Ctx:
     """A context on the attacker's infrastructure."""
     return Ctx(org.ua, org.ip(att.rng), sid, (who or att.victim).team, org.ja4)
@@ -243,20 +238,9 @@ def pick_variant(rng: random.Random, options: Sequence[str]) -> str:
     return rng.choice(list(options))
 
 
-def busy(p: Person, victim_events: Sequence[JSON], rng: random.Random) -> JSON | None:
-    """A desktop/browser event of the victim to anchor an attack in a live session."""
-    usable = [e for e in victim_events if not str(e["context"]["ua"]).startswith("com.")]
-    return rng.choice(usable) if usable else None
-
-
 def spread(rng: random.Random, t0: int, t1: int, n: int) -> list[int]:
     """`n` sorted moments in [t0, t1]."""
     return sorted(rng.randint(t0, max(t0, t1)) for _ in range(n))
-
-
-def hourly(t0: int, hours: int) -> range:
-    """Window starts of `hours` consecutive hours from `t0`."""
-    return range(t0, t0 + hours * HOUR, HOUR)
 
 
 def scraper_calls(att: Attack) -> Usage:

@@ -121,8 +121,3 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
-
-
-def all_cities() -> tuple[City, ...]:
-    """Every city of the world, in a fixed order."""
-    return tuple(city for country in ALL_COUNTRIES for city in country.cities)

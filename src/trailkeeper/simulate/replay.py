@@ -151,7 +151,7 @@ def evidence_why(evidence: dict[str, Any]) -> str:
     """Which detector fired and, when it says, what changed (e.g. `Session...Detector:country`)."""
     baseline = evidence.get("baseline")
     change = baseline.get("change") if isinstance(baseline, dict) else None
-    detector = str(evidence.get("detector") or "").removesuffix("Detector")
+    detector = str(evidence.get("detector") or "").replace("Detector", "")
     return f"{detector}:{change}" if change else detector
 
 

@@ -194,7 +194,7 @@ def s6_admin_escalation(att: Attack, scene: Scene) -> Outcome:
     role = "role_change_to_owner" if rng.random() < 0.3 else "role_change_to_admin"
     t = t0 + rng.randint(120, 1200)
     att.event(t, victim, ctx, Act(role, user_entity(controlled), org_wide=True), "escalation")
-    t = t + rng.randint(600, 20 * HOUR)
+    t = t + rng.randint(600, 14 * HOUR)  # with <= 4 steps of <= 2 h: all within 24 h (§3.2)
     ctx2 = Ctx(ctx.ua, org.ip(rng), att.new_sid(), controlled.team, ctx.ja4)
     att.login(t, controlled, ctx2)
     for action in rng.sample(CHAIN_ACTIONS, rng.randint(2, 4)):

@@ -278,12 +278,6 @@ def build_world(seed: int) -> World:
     )
 
 
-def in_ioc(world: World, ip: str) -> bool:
-    """Is an address inside one of the world's IOC ranges?"""
-    address = ipaddress.ip_address(ip)
-    return any(address in ipaddress.ip_network(cidr) for cidr in world.ioc)
-
-
 def city_record(net: Network) -> dict[str, object]:
     """The GeoLite2-City record of a network."""
     country = COUNTRY_BY_ISO[net.country]

@@ -19,6 +19,12 @@ NODE_CHUNK = 200  # point lookups per statement (SQLite allows 500 compound SELE
 EVENT_COLUMNS = "org_id, seq, id, date_create, action, actor_id, entity_id, body"
 
 
+def _blob(value: Any) -> bytes:
+    """Stored event bytes; SQLite hands back TEXT if someone rewrote a body with a string
+    function (`replace(body, …)`): serve it as its UTF-8 bytes so verifiers see the change."""
+    return value.encode("utf-8", "surrogateescape") if isinstance(value, str) else bytes(value)
+
+
 def key_from_row(row: Sequence[Any]) -> SigningKeyRecord:
     """A signing key from a row of KEY_COLUMNS."""
     return SigningKeyRecord(
@@ -171,7 +177,7 @@ class IntegritySQL:
         sql = " UNION ALL ".join([one] * len(ranges)) + " ORDER BY 2"
         args = [v for begin, end in ranges for v in (org_id, begin, end)]
         return [
-            EventRecord(r[0], int(r[1]), r[2], int(r[3]), r[4], r[5], r[6], bytes(r[7]))
+            EventRecord(r[0], int(r[1]), r[2], int(r[3]), r[4], r[5], r[6], _blob(r[7]))
             for r in self._query(sql, args)
         ]
 
