@@ -272,6 +272,19 @@ def test_the_raw_ceiling_inserts_the_same_rows_and_discards_them_on_postgres(
     _raw_ceiling_round_trip(postgres_schema_url)
 
 
+def test_the_raw_ceiling_connects_as_the_sqlite_store_writer_does(tmp_path: Path) -> None:
+    from trailkeeper.storage.ceiling import _sqlite_connect
+
+    path = tmp_path / "pragmas.db"
+    store = SQLiteStore(str(path))
+    ceiling = _sqlite_connect(f"sqlite:///{path}")
+    for pragma in ("journal_mode", "synchronous", "cache_size", "busy_timeout"):
+        sql = f"PRAGMA {pragma}"
+        assert ceiling.execute(sql).fetchone() == store._writer.execute(sql).fetchone(), pragma
+    ceiling.close()
+    store.close()
+
+
 def test_discarding_an_organization_removes_its_sequence_and_tree_but_not_its_directory(
     tmp_path: Path,
 ) -> None:

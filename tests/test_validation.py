@@ -622,3 +622,8 @@ def test_an_event_of_another_organization_than_the_token_is_rejected(catalog: Ca
 def test_rejection_reasons_quote_only_a_bounded_part_of_the_input(catalog: Catalog) -> None:
     reason = rejection(catalog, make_event("x" * 10_000))
     assert len(reason) < 120
+
+
+def test_a_nul_character_in_any_string_is_rejected(catalog: Catalog) -> None:
+    event = make_event(details={"note": "a\x00b"})
+    assert rejection(catalog, event) == "strings must not contain NUL (\\u0000) characters"

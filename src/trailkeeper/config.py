@@ -94,6 +94,11 @@ class Settings:
     signin_max_failures_per_ip: int = setting(
         50, "Failed sign-ins allowed per address (IPv6: per /64) in the window."
     )
+    console_search_window: int = setting(
+        40_000,
+        "Most events one console search reads when a filter (text, or several at once) cannot"
+        " be answered by an index alone; the page then offers to search older events.",
+    )
 
     detect: str = setting(
         "on",
@@ -200,6 +205,9 @@ _VALIDATORS: dict[str, Callable[[Any], str | None]] = {
     "signin_window_s": lambda v: None if 0 < v <= 86400 else "must be between 1 and 86400",
     "signin_max_failures": lambda v: None if v > 0 else "must be positive",
     "signin_max_failures_per_ip": lambda v: None if v > 0 else "must be positive",
+    "console_search_window": lambda v: (
+        None if 100 <= v <= 10_000_000 else "must be between 100 and 10000000"
+    ),
     "detect": lambda v: None if v in {"on", "off"} else "must be on or off",
     "detect_warmup_days": lambda v: None if 0 <= v <= 365 else "must be between 0 and 365",
     "detect_reload_check_s": lambda v: None if v > 0 else "must be positive",

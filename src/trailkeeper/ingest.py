@@ -112,6 +112,10 @@ class Ingestor:
     def ingest(self, items: Sequence[object], org_scope: str | None = None) -> IngestReport:
         """Validate and durably store a batch; returns only after the commit."""
         prepared, rejected = self.prepare(items, org_scope)
+        return self.commit(prepared, rejected)
+
+    def commit(self, prepared: Sequence[PreparedEvent], rejected: list[Rejection]) -> IngestReport:
+        """Durably store validated events and report on the whole batch."""
         outcomes = self._store.append(prepared)
         report = IngestReport(rejected=rejected)
         for outcome in outcomes:

@@ -290,6 +290,8 @@ def prepare_event(
         value.pop("details", None)
     body = canonical_bytes(value)
     _need(len(body) <= max_event_bytes, f"event is larger than {max_event_bytes} bytes")
+    # NUL is never audit data, and PostgreSQL's text and jsonb cannot hold it.
+    _need(b"\\u0000" not in body, "strings must not contain NUL (\\u0000) characters")
     return PreparedEvent(
         org_id=org_id,
         id=event_id,

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from itertools import chain
 from pathlib import Path
+from typing import Any
 
 from trailkeeper.bench.cases import FILTERS, LIMITS, latency_cases
 from trailkeeper.bench.load import (
@@ -100,12 +101,12 @@ class BenchOptions:
     bench_dir: Path = field(default_factory=default_bench_dir)
 
 
-def quick_options(**overrides: object) -> BenchOptions:
+def quick_options(**overrides: Any) -> BenchOptions:
     """A run of seconds: a small store, a few requests per case, two seconds of load."""
     base = BenchOptions(
         events=20_000, ingest_events=4_000, duration_s=2.0, warmup_s=0.3, samples=25, clients=16
     )
-    return replace(base, **overrides)  # type: ignore[arg-type]
+    return replace(base, **overrides)
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,10 @@ class BenchDatabase:
 def _location(options: BenchOptions) -> tuple[str, Path | None]:
     if options.database_url:
         return options.database_url, None
-    path = options.bench_dir / f"bench-{options.events}.db"
+    # A kept database has a stable name, for --reuse; a throwaway one is private to this process.
+    kept = options.keep or options.reuse
+    name = f"bench-{options.events}.db" if kept else f"bench-{options.events}-{os.getpid()}.db"
+    path = options.bench_dir / name
     return f"sqlite:///{path}", path
 
 

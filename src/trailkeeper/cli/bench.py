@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -11,17 +12,10 @@ from trailkeeper.bench.report import render_report, result_json
 from trailkeeper.bench.runner import BenchOptions, default_bench_dir, quick_options, run_bench
 
 
-def _options(
-    events: int | None, quick: bool, duration_s: float | None, **chosen: object
-) -> BenchOptions:
+def _options(quick: bool, **chosen: Any) -> BenchOptions:
+    """Options from the command line: what was given overrides the (quick) defaults."""
     given = {k: v for k, v in chosen.items() if v is not None}
-    if events is not None:
-        given["events"] = events
-    if duration_s is not None:
-        given["duration_s"] = duration_s
-    if quick:
-        return quick_options(**given)
-    return BenchOptions(**given)  # type: ignore[arg-type]
+    return quick_options(**given) if quick else BenchOptions(**given)
 
 
 @click.command()
@@ -110,9 +104,9 @@ def bench(
 ) -> None:
     """Measure ingest, /audit/v1/logs latency and throughput, and memory, against targets."""
     options = _options(
-        events,
         quick,
-        duration_s,
+        events=events,
+        duration_s=duration_s,
         database_url=database_url,
         keep=keep or None,
         reuse=reuse or None,

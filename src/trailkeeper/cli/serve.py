@@ -10,7 +10,8 @@ import uvicorn
 from trailkeeper.catalog import load_catalog
 from trailkeeper.cli.context import migrated_store, settings_from_env
 from trailkeeper.config import Settings
-from trailkeeper.seed import DemoAccess, demo_read_token, seed_demo, seed_demo_accounts
+from trailkeeper.seed import DemoAccess, demo_read_token, seed_demo_accounts
+from trailkeeper.seed_detection import DemoSeed, prepare_demo
 from trailkeeper.storage import open_store
 from trailkeeper.storage.base import Store
 from trailkeeper.web.app import create_app
@@ -58,6 +59,23 @@ def install_text(access: DemoAccess, base: str) -> str:
     )
 
 
+ANOMALY_LIST = """\
+List the anomalies: curl -H 'Authorization: Bearer {token}' '{base}/audit/v1/logs?action=anomaly'
+  or, with the slack_sdk client above: client.logs(action="anomaly", limit=100)
+"""
+
+
+def anomaly_text(prepared: DemoSeed, token: str, base: str) -> str:
+    """What detection found in the freshly seeded history, and how to list it."""
+    listing = ANOMALY_LIST.format(token=token, base=base)
+    if not prepared.events:
+        return listing
+    found = prepared.anomalies
+    head = f"Anomaly detection ran over that history and recorded {found.total()} anomalies:\n"
+    lines = "".join(f"  {n:3d}  {reasons}\n" for reasons, n in found.most_common())
+    return head + lines + listing
+
+
 def _run(settings: Settings, store: Store) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -89,8 +107,9 @@ def demo(host: str | None, port: int | None) -> None:
     """Seed the demo organization (if empty), print a read token and a snippet, and serve it."""
     settings = settings_from_env(host=host, port=port)
     store = migrated_store(settings)
-    click.echo("preparing the demo organization (first run takes a few seconds)...", err=True)
-    stored = seed_demo(store, load_catalog(settings.catalog_extensions))
+    click.echo("preparing the demo organization (first run takes ~20 seconds)...", err=True)
+    prepared = prepare_demo(store, settings, load_catalog(settings.catalog_extensions))
+    settings, stored = prepared.settings, prepared.events
     token = demo_read_token(store)
     base = settings.base_url
     click.echo(
@@ -101,6 +120,7 @@ def demo(host: str | None, port: int | None) -> None:
     click.echo("Try it with slack_sdk (pip install slack_sdk):\n")
     click.echo(SNIPPET.format(token=token, base=base))
     click.echo(f"Or: curl -H 'Authorization: Bearer {token}' '{base}/audit/v1/logs?limit=2'\n")
+    click.echo(anomaly_text(prepared, token, base))
     click.echo(install_text(seed_demo_accounts(store, base), base))
     _run(settings, store)
 

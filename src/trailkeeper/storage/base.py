@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from trailkeeper.console.search import ActionCounts, EventQuery, SearchPage
 from trailkeeper.detect.records import SnapshotRecord
 from trailkeeper.directory.accounts import (
     App,
@@ -63,12 +64,6 @@ class EventStore(Protocol):
 
     def tree_state(self, org_id: str) -> tuple[int, bytes | None]:
         """The organization's event count and its serialized Merkle frontier (None if empty)."""
-        ...
-
-    def stored_nodes(
-        self, org_id: str, nodes: Sequence[tuple[int, int]]
-    ) -> dict[tuple[int, int], bytes]:
-        """Stored Merkle subtree hashes by (level, index); missing ones are simply absent."""
         ...
 
 
@@ -351,6 +346,30 @@ class DetectStore(Protocol):
         ...
 
 
+class ConsoleStore(Protocol):
+    """The admin console's reads: searches beyond Slack's filters, counts, events by id."""
+
+    def search_events(
+        self, org_id: str, query: EventQuery, below: Position | None, limit: int, window: int
+    ) -> SearchPage:
+        """Up to `limit` matching rows older than `below`, newest first; filters no index serves
+        are checked on at most `window` rows (`searched_to` says where such a search stopped)."""
+        ...
+
+    def count_actions(self, org_id: str, query: EventQuery, window: int) -> ActionCounts:
+        """Matching events per action (over at most `window` rows unless only time and action
+        filters are given)."""
+        ...
+
+    def events_by_id(self, org_id: str, ids: Sequence[str]) -> list[StoredRow]:
+        """The organization's events with these ids (at most 100), newest first."""
+        ...
+
+    def event_span(self, org_id: str) -> tuple[int, int] | None:
+        """The dates of the organization's oldest and newest events (None: no events)."""
+        ...
+
+
 class Store(
     EventStore,
     DirectoryStore,
@@ -359,6 +378,7 @@ class Store(
     IntegrityStore,
     AccountStore,
     DetectStore,
+    ConsoleStore,
     Protocol,
 ):
     """A whole backend: the log, the directory and a few shared secrets."""

@@ -2,11 +2,12 @@
 
 Fair by construction: the same database and `events` table (so the same indexes, the same row
 count and the same warm cache), a connection set up as the store's writer is (SQLite: WAL,
-`synchronous=FULL`; PostgreSQL: its defaults, `synchronous_commit=on`), the store's own insert
-mechanism (SQLite `executemany`, PostgreSQL binary COPY), and one transaction per batch, as a
-durable ack needs. Rows go under a scratch organization and are deleted afterwards. What the real
-path adds on top (HTTP, JSON, validation, the duplicate-id lookup, the sequence head, the Merkle
-tree, group commit) is what the ratio to this ceiling measures.
+`synchronous=FULL`, its page cache size; PostgreSQL: its defaults, `synchronous_commit=on`),
+the store's own insert mechanism (SQLite `executemany`, PostgreSQL binary COPY), and one
+transaction per batch, as a durable ack needs. Rows go under a scratch organization and are
+deleted afterwards. What the real path adds on top (HTTP, JSON, validation, the duplicate-id
+lookup, the sequence head, the Merkle tree, group commit) is what the ratio to this ceiling
+measures.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from trailkeeper.errors import ConfigError, StorageError
 from trailkeeper.events import PreparedEvent
 from trailkeeper.storage.sqlite import BUSY_TIMEOUT_MS, RECORD_COLUMNS
 
+# As `SQLiteStore._connect` sets it (a test keeps the two in step).
+WRITER_CACHE_SIZE = -65536
 INSERT = f"INSERT INTO events ({RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 # The directory stays: scratch organizations keep their workspaces between runs.
 KEPT_TABLES = frozenset({"organizations", "workspaces"})
@@ -74,6 +77,7 @@ def _sqlite_connect(url: str) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(f"PRAGMA cache_size = {WRITER_CACHE_SIZE}")
     except sqlite3.Error as exc:
         raise StorageError(f"cannot open SQLite database {path}: {exc}") from exc
     return conn

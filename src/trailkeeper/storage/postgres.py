@@ -22,6 +22,12 @@ from trailkeeper.events import AppendOutcome, EventRecord, PreparedEvent, Stored
 from trailkeeper.integrity.tiles import TreeAdvance, advance_tree
 from trailkeeper.query import LogFilter, Position
 from trailkeeper.storage.accounts_sql import AccountsSQL
+from trailkeeper.storage.console_sql import (
+    CONSOLE_COLUMNS,
+    CONSOLE_TYPES,
+    ConsoleSQL,
+    console_columns,
+)
 from trailkeeper.storage.detect_sql import DetectSQL
 from trailkeeper.storage.directory_sql import SQLDirectory
 from trailkeeper.storage.groupcommit import GroupCommitter
@@ -38,9 +44,12 @@ EVENT_COLUMNS = "org_id, seq, id, date_create, action, actor_id, entity_id, body
 EVENT_TYPES = ["text", "int8", "text", "int8", "text", "text", "text", "bytea"]
 ID_TYPES = ["text", "text", "int8", "int8"]
 NODE_TYPES = ["text", "int4", "int8", "bytea"]
+# An event row as appended: its record, then the columns the console filters on.
+APPEND_COLUMNS = f"{EVENT_COLUMNS}, {CONSOLE_COLUMNS}"
+APPEND_TYPES = [*EVENT_TYPES, *CONSOLE_TYPES]
 
 
-class PostgresStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL):
+class PostgresStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL, ConsoleSQL):
     """`Store` on PostgreSQL."""
 
     PH = "%s"
@@ -213,19 +222,6 @@ class PostgresStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL):
             return 0, None
         return int(rows[0][0]), None if rows[0][1] is None else bytes(rows[0][1])
 
-    def stored_nodes(
-        self, org_id: str, nodes: Sequence[tuple[int, int]]
-    ) -> dict[tuple[int, int], bytes]:
-        """Stored Merkle subtree hashes by (level, index); missing ones are absent."""
-        if not nodes:
-            return {}
-        rows = self._query(
-            "SELECT n.level, n.idx, n.hash FROM merkle_nodes n JOIN unnest(%s::int[], %s::int8[]) "
-            "AS w(level, idx) ON n.level = w.level AND n.idx = w.idx WHERE n.org_id = %s",
-            ([lv for lv, _ in nodes], [ix for _, ix in nodes], org_id),
-        )
-        return {(int(lv), int(ix)): bytes(h) for lv, ix, h in rows}
-
     def organizations_with_events(self) -> list[str]:
         """Organizations that have events."""
         rows = self._query("SELECT org_id FROM org_heads WHERE next_seq > 0 ORDER BY org_id")
@@ -307,8 +303,9 @@ def _import_records(conn: psycopg.Connection[Any], records: Sequence[EventRecord
         tx.new_bodies.setdefault(org_id, []).extend(r.body for r in items)
         for r in items:
             tx.event_rows.append(
-                (r.org_id, r.seq, r.id, r.date_create, r.action, r.actor_id, r.entity_id, r.body)
-            )
+                (r.org_id, r.seq, r.id, r.date_create, r.action, r.actor_id, r.entity_id, r.body,
+                 *console_columns(r.body))
+            )  # fmt: skip
             tx.id_rows.append((r.org_id, r.id, r.seq, r.date_create))
     tx.write()
 
@@ -338,7 +335,7 @@ class _AppendTransaction:
 
     def write(self) -> None:
         """COPY the numbered rows in and advance the heads."""
-        self._copy("events", EVENT_COLUMNS, EVENT_TYPES, self.event_rows)
+        self._copy("events", APPEND_COLUMNS, APPEND_TYPES, self.event_rows)
         self._copy("event_ids", "org_id, id, seq, date_create", ID_TYPES, self.id_rows)
         head_rows: list[tuple[object, ...]] = []
         node_rows: list[tuple[object, ...]] = []
@@ -411,6 +408,7 @@ class _AppendTransaction:
                 event.actor_id,
                 event.entity_id,
                 event.body,
+                *console_columns(event.body),
             )
         )
         self.id_rows.append((event.org_id, event.id, seq, event.date_create))

@@ -7,6 +7,8 @@ allocated inside the `BEGIN IMMEDIATE` transaction that inserts the events.
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import secrets
 import sqlite3
 import threading
@@ -20,6 +22,7 @@ from trailkeeper.events import AppendOutcome, EventRecord, PreparedEvent, Stored
 from trailkeeper.integrity.tiles import advance_tree
 from trailkeeper.query import LogFilter, Position
 from trailkeeper.storage.accounts_sql import AccountsSQL
+from trailkeeper.storage.console_sql import CONSOLE_COLUMNS, ConsoleSQL, console_columns
 from trailkeeper.storage.detect_sql import DetectSQL
 from trailkeeper.storage.directory_sql import SQLDirectory
 from trailkeeper.storage.groupcommit import GroupCommitter
@@ -29,6 +32,8 @@ from trailkeeper.storage.scans import scan_sql
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 30_000
+MAX_IDLE_READERS = 8
+READER_MMAP_BYTES = 1 << 30  # readers map up to 1 GiB of the file instead of copying pages
 ID_CHUNK = 500
 
 
@@ -47,17 +52,31 @@ def split_statements(script: str) -> list[str]:
 
 
 RECORD_COLUMNS = "org_id, seq, id, date_create, action, actor_id, entity_id, body"
+# An event row as appended: its record, then the columns the console filters on.
+INSERT_EVENT = (
+    f"INSERT INTO events ({RECORD_COLUMNS}, {CONSOLE_COLUMNS}) VALUES ({', '.join('?' * 11)})"
+)
+
+
+def _blob(value: bytes | str) -> bytes:
+    # Bodies are written as BLOBs; a row edited by hand with SQL string functions comes back as
+    # TEXT. Serve its bytes (integrity verification will flag the edit) rather than fail.
+    return value if isinstance(value, bytes) else value.encode()
 
 
 def record_from_row(row: Sequence[Any]) -> EventRecord:
     """An event record from a row of RECORD_COLUMNS."""
-    return EventRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bytes(row[7]))
+    return EventRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6], _blob(row[7]))
 
 
 def check_continuation(org_id: str, expected: int, seqs: Sequence[int]) -> None:
     """A copied organization must continue its sequence exactly: no fork, no hole."""
     if list(seqs) != list(range(expected, expected + len(seqs))):
         raise StorageError(f"import for {org_id} must continue at seq {expected} without gaps")
+
+
+def _record_row(r: EventRecord) -> tuple[object, ...]:
+    return (r.org_id, r.seq, r.id, r.date_create, r.action, r.actor_id, r.entity_id, r.body)
 
 
 def _import_records(conn: sqlite3.Connection, records: Sequence[EventRecord]) -> None:
@@ -68,11 +87,8 @@ def _import_records(conn: sqlite3.Connection, records: Sequence[EventRecord]) ->
         expected = _head(conn, org_id)
         check_continuation(org_id, expected, [r.seq for r in items])
         conn.executemany(
-            f"INSERT INTO events ({RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (r.org_id, r.seq, r.id, r.date_create, r.action, r.actor_id, r.entity_id, r.body)
-                for r in items
-            ],
+            INSERT_EVENT,
+            [(*_record_row(r), *console_columns(r.body)) for r in items],
         )
         _advance_head(conn, org_id, expected, [r.body for r in items])
 
@@ -107,7 +123,44 @@ def _advance_head(
     )
 
 
-class SQLiteStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL):
+class WalCheckpointer:
+    """Moves the WAL into the database file from a thread of its own.
+
+    With SQLite's automatic checkpoint, a commit that crosses the threshold also copies the WAL
+    into the database and fsyncs it, inside the ingest acknowledgement. Here commits only append
+    to the WAL (still fsynced: durability is unchanged) and this thread checkpoints passively
+    once the WAL has grown, without blocking writers.
+    """
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection], interval_s: float = 1.0) -> None:
+        self._connect = connect
+        self._interval_s = interval_s
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpointer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        conn = self._connect()
+        try:
+            while not self._stopped.wait(self._interval_s):
+                self._checkpoint(conn, "PASSIVE")
+            self._checkpoint(conn, "PASSIVE")
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _checkpoint(conn: sqlite3.Connection, mode: str) -> None:
+        # Busy or closing: the next round (or the next process) checkpoints.
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute(f"PRAGMA wal_checkpoint({mode})")
+
+    def stop(self) -> None:
+        """Checkpoint once more and end the thread."""
+        self._stopped.set()
+        self._thread.join(timeout=10)
+
+
+class SQLiteStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL, ConsoleSQL):
     """`Store` on a SQLite file."""
 
     def __init__(self, path: str) -> None:
@@ -116,12 +169,17 @@ class SQLiteStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._wlock = threading.RLock()
         self._writer = self._connect()
-        self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
-        self._readers_lock = threading.Lock()
+        # 64 MiB of page cache for the writer: the random-id unique index otherwise leaves the
+        # default 2 MiB cache early and halves append throughput on a growing table.
+        self._writer.execute("PRAGMA cache_size = -65536")
+        # Idle reader connections, shared by whichever threads read (worker threads come and go).
+        self._idle_readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._committer: GroupCommitter[Sequence[PreparedEvent], list[AppendOutcome]] = (
             GroupCommitter(self._commit_batches)
         )
+        # Checkpoints run beside commits, not inside them (see WalCheckpointer).
+        self._writer.execute("PRAGMA wal_autocheckpoint = 0")
+        self._checkpointer = WalCheckpointer(self._connect) if path != ":memory:" else None
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -134,9 +192,6 @@ class SQLiteStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL):
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
-            # 64 MiB of page cache: the random-id unique index otherwise leaves the default
-            # 2 MiB cache early and halves append throughput on a growing table.
-            conn.execute("PRAGMA cache_size = -65536")
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open SQLite database {self.path}: {exc}") from exc
@@ -144,15 +199,22 @@ class SQLiteStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL):
 
     # --- connections and transactions -----------------------------------------------------
 
-    def _reader(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        """A reader connection from the idle pool (opened on demand, at most MAX_IDLE kept)."""
+        try:
+            conn = self._idle_readers.get_nowait()
+        except queue.Empty:
             conn = self._connect()
             conn.execute("PRAGMA query_only = ON")
-            self._local.conn = conn
-            with self._readers_lock:
-                self._readers.append(conn)
-        return conn
+            conn.execute(f"PRAGMA mmap_size = {READER_MMAP_BYTES}")
+        try:
+            yield conn
+        finally:
+            if self._idle_readers.qsize() < MAX_IDLE_READERS:
+                self._idle_readers.put(conn)
+            else:
+                conn.close()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -176,7 +238,8 @@ class SQLiteStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL):
 
     def _read(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
         try:
-            return self._reader().execute(sql, args).fetchall()
+            with self._reader() as conn:
+                return conn.execute(sql, args).fetchall()
         except sqlite3.Error as exc:
             raise StorageError(f"SQLite read failed: {exc}") from exc
 
@@ -219,11 +282,11 @@ class SQLiteStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL):
         return bytes(rows[0][0]) if rows else self._write(get_or_create)
 
     def close(self) -> None:
-        """Close every connection this store opened."""
-        with self._readers_lock:
-            for conn in self._readers:
-                conn.close()
-            self._readers.clear()
+        """Close every connection this store opened (checkpointing the WAL first)."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+        while not self._idle_readers.empty():
+            self._idle_readers.get_nowait().close()
         with self._wlock:
             self._writer.close()
 
@@ -290,13 +353,12 @@ class SQLiteStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL):
                     event.actor_id,
                     event.entity_id,
                     event.body,
+                    *console_columns(event.body),
                 )
             )
             outcomes[i] = AppendOutcome(event.id, next_seq, duplicate=False)
             next_seq += 1
-        conn.executemany(
-            f"INSERT INTO events ({RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
-        )
+        conn.executemany(INSERT_EVENT, rows)
         _advance_head(conn, org_id, first_seq, [r[7] for r in rows])
 
     def scan(
@@ -304,7 +366,7 @@ class SQLiteStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL):
     ) -> list[StoredRow]:
         """Matching rows of one organization, newest first, strictly below `below`."""
         sql, args = scan_sql(org_id, log_filter, below, limit)
-        return [StoredRow(r[0], r[1], r[2]) for r in self._read(sql, args)]
+        return [StoredRow(r[0], r[1], _blob(r[2])) for r in self._read(sql, args)]
 
     def count_events(self, org_id: str) -> int:
         """The organization's next sequence number, i.e. how many events it has."""
@@ -330,21 +392,6 @@ class SQLiteStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL):
         if not rows:
             return 0, None
         return int(rows[0][0]), None if rows[0][1] is None else bytes(rows[0][1])
-
-    def stored_nodes(
-        self, org_id: str, nodes: Sequence[tuple[int, int]]
-    ) -> dict[tuple[int, int], bytes]:
-        """Stored Merkle subtree hashes by (level, index); missing ones are absent."""
-        found: dict[tuple[int, int], bytes] = {}
-        for start in range(0, len(nodes), ID_CHUNK // 2):
-            chunk = nodes[start : start + ID_CHUNK // 2]
-            where = " OR ".join(["(level = ? AND idx = ?)"] * len(chunk))
-            args = [org_id, *[v for node in chunk for v in node]]
-            for level, index, value in self._read(
-                f"SELECT level, idx, hash FROM merkle_nodes WHERE org_id = ? AND ({where})", args
-            ):
-                found[(int(level), int(index))] = bytes(value)
-        return found
 
     def organizations_with_events(self) -> list[str]:
         """Organizations that have events."""

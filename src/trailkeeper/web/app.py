@@ -19,6 +19,7 @@ from trailkeeper.storage.base import Store
 from trailkeeper.web import (
     admin_api,
     audit_api,
+    console_pages,
     detect_api,
     ingest_api,
     integrity_api,
@@ -53,6 +54,7 @@ def routes() -> list[Route]:
         table.append(Route(integrity_api.PREFIX + path, endpoint, methods=[method]))
     for module in (oauth_pages, slack_web_api, admin_api):  # the install story (docs/oauth.md)
         table += [Route(path, func, methods=list(verbs)) for path, func, verbs in module.ROUTES]
+    table += [Route(path, func, methods=list(verbs)) for path, func, verbs in console_pages.ROUTES]
     for route in table:
         # Starlette adds HEAD to every GET route; a HEAD of /logs would run the query and spend
         # the organization's rate limit for nothing, so the API answers method_not_allowed.

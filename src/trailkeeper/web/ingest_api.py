@@ -15,7 +15,8 @@ from starlette.responses import Response
 
 from trailkeeper.directory.records import WRITE_SCOPE
 from trailkeeper.errors import PayloadTooLarge
-from trailkeeper.ingest import IngestReport, parse_batch
+from trailkeeper.events import PreparedEvent
+from trailkeeper.ingest import IngestReport, Rejection, parse_batch
 from trailkeeper.web.audit_api import services_of
 from trailkeeper.web.credentials import bearer_token
 from trailkeeper.web.errors import json_response, response_for
@@ -36,11 +37,25 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-def ingest_sync(services: Services, headers: Mapping[str, str], body: bytes) -> IngestReport:
-    """Authorize, parse, validate and durably append one batch."""
+def validate_sync(
+    services: Services, headers: Mapping[str, str], body: bytes
+) -> tuple[list[PreparedEvent], list[Rejection]]:
+    """Authorize, parse and validate one batch (CPU-bound Python)."""
     grant = services.grant(bearer_token(headers), WRITE_SCOPE)
     items = parse_batch(body, max_events=services.settings.max_batch_events)
-    return services.ingestor.ingest(items, org_scope=grant.org_id)
+    return services.ingestor.prepare(items, org_scope=grant.org_id)
+
+
+async def ingest_batch(services: Services, headers: Mapping[str, str], body: bytes) -> IngestReport:
+    """Validate on a few threads, then append on any: the committing thread is never starved.
+
+    Validation holds the GIL; with dozens of validating threads the one inside the commit would
+    wait its turn behind all of them. Appends still run concurrently, so group commit merges them.
+    """
+    prepared, rejected = await anyio.to_thread.run_sync(
+        validate_sync, services, headers, body, limiter=services.validation_limiter
+    )
+    return await anyio.to_thread.run_sync(services.ingestor.commit, prepared, rejected)
 
 
 def report_body(report: IngestReport) -> dict[str, Any]:
@@ -62,7 +77,7 @@ async def ingest_events(request: Request) -> Response:
         headers = dict(request.headers)
         bearer_token(headers)  # refuse anonymous callers before reading their body
         body = await read_body(request, services.settings.max_request_bytes)
-        report = await anyio.to_thread.run_sync(ingest_sync, services, headers, body)
+        report = await ingest_batch(services, headers, body)
     except Exception as exc:
         return response_for(exc)
     payload = report_body(report)

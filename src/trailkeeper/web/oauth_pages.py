@@ -59,6 +59,7 @@ from trailkeeper.web.sessions import (
 
 AUTHORIZE_PATH = "/oauth/v2/authorize"
 DEMO_CALLBACK_PATH = "/demo/oauth-callback"
+CONSOLE_PATH = "/console/"  # the admin console (web/console_pages.py)
 MAX_NEXT_CHARS = 4096
 log = logging.getLogger("trailkeeper.accounts")
 
@@ -99,9 +100,10 @@ PageWork = Callable[[AccountServices, Browser], Response]
 
 
 def safe_next(value: str) -> str:
-    """Where to go after signing in: an install URL of this server, else home (no open redirect)."""
+    """Where to go after signing in: an install URL or a console page of this server, else home
+    (no open redirect)."""
     if (
-        value.startswith(AUTHORIZE_PATH + "?")
+        value.startswith((AUTHORIZE_PATH + "?", CONSOLE_PATH))
         and len(value) <= MAX_NEXT_CHARS
         and value.isprintable()
         and "\\" not in value
@@ -269,6 +271,8 @@ def signin_page(
 ) -> Response:
     """The sign-in form; `notice` is (message, error)."""
     purpose = "Sign in to continue installing the app." if next_url != "/" else ""
+    if next_url.startswith(CONSOLE_PATH):
+        purpose = "Sign in to read the organization's audit log."
     context = {
         "title": "Sign in",
         "purpose": purpose,

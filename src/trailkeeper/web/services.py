@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
+
 from trailkeeper.catalog import Catalog
 from trailkeeper.config import Settings
 from trailkeeper.directory.locations import LocationIndex
@@ -19,6 +21,7 @@ from trailkeeper.recorder import organization_event
 from trailkeeper.storage.base import Store
 
 TOUCH_INTERVAL_S = 60
+VALIDATION_THREADS = 2
 CURSOR_SECRET = "cursor-mac"
 
 
@@ -34,6 +37,10 @@ class Services:
     cursor_key: bytes
     integrity: IntegrityService
     clock: Callable[[], float] = time.time
+    # At most two threads validate ingest batches at once (see ingest_api.ingest_batch).
+    validation_limiter: anyio.CapacityLimiter = field(
+        default_factory=lambda: anyio.CapacityLimiter(VALIDATION_THREADS)
+    )
     _touched: dict[str, float] = field(default_factory=dict)
 
     def grant(self, token: str, scope: str) -> Grant:
