@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from trailkeeper import demo
 from trailkeeper.catalog import Catalog
@@ -99,3 +101,21 @@ def seed_demo_accounts(store: Store, base_url: str, seed: int = 7) -> DemoAccess
         )
     url = authorize_url(base_url, app, state=secrets.token_urlsafe(8))
     return DemoAccess(owner, password, app, secret, url)
+
+
+def demo_checkpoints(store: Store, service_name: str, catalog: Catalog) -> str:
+    """Give the demo a signing key (once) and a signed checkpoint; return the key's vkey."""
+    from trailkeeper.integrity.service import IntegrityService
+    from trailkeeper.recorder import Recorder, organization_event
+
+    recorder = Recorder(store, catalog)
+
+    def record_event(action: str, org_id: str, details: Mapping[str, Any]) -> object:
+        return recorder.record(organization_event(action, org_id, details))
+
+    service = IntegrityService(store, service_name, record_event=record_event)
+    if service.active_key() is None:
+        service.generate_key()
+    service.checkpoint_all()
+    key = service.active_key()
+    return key.vkey if key is not None else ""

@@ -10,7 +10,7 @@ import uvicorn
 from trailkeeper.catalog import load_catalog
 from trailkeeper.cli.context import migrated_store, settings_from_env
 from trailkeeper.config import Settings
-from trailkeeper.seed import DemoAccess, demo_read_token, seed_demo_accounts
+from trailkeeper.seed import DemoAccess, demo_checkpoints, demo_read_token, seed_demo_accounts
 from trailkeeper.seed_detection import DemoSeed, prepare_demo
 from trailkeeper.storage import open_store
 from trailkeeper.storage.base import Store
@@ -121,6 +121,11 @@ def demo(host: str | None, port: int | None) -> None:
     click.echo(SNIPPET.format(token=token, base=base))
     click.echo(f"Or: curl -H 'Authorization: Bearer {token}' '{base}/audit/v1/logs?limit=2'\n")
     click.echo(anomaly_text(prepared, token, base))
+    vkey = demo_checkpoints(store, settings.service_name, load_catalog(settings.catalog_extensions))
+    click.echo(
+        f"Tamper evidence: the log is signed by {vkey}\n  verify it with: trailkeeper "
+        f"verify --url {base} --token {token} --key '{vkey}'\n"
+    )
     click.echo(install_text(seed_demo_accounts(store, base), base))
     _run(settings, store)
 
