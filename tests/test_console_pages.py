@@ -119,8 +119,13 @@ def test_only_owners_and_admins_see_the_log(shared: RunningConsole, role: str, s
     client.close()
 
 
-def test_console_pages_allow_only_our_own_scripts_and_styles(owner: PageClient) -> None:
-    for path in ("/console/logs?range=all", "/console/anomalies", "/console/apps"):
+def test_console_pages_allow_only_our_own_scripts_and_styles(
+    shared: RunningConsole, owner: PageClient
+) -> None:
+    pages = ("/console/logs?range=all", "/console/anomalies?range=all", "/console/apps",
+             "/console/counts?range=all", f"/console/events/{shared.world.hostile_id}",
+             f"/console/events/{shared.world.anomaly_ids[0]}", "/console/nowhere")  # fmt: skip
+    for path in pages:
         answer = owner.get(path)
         csp = answer.headers["content-security-policy"]
         assert "script-src 'self'" in csp

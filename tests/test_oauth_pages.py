@@ -386,3 +386,11 @@ def test_an_expired_or_deactivated_session_signs_nobody_in(site: Site) -> None:
     assert site.world.people["member"].email in member.get("/").text
     users.deactivate_user(store, ORG, site.world.people["member"].id, recording_change(store))
     assert site.world.people["member"].email not in member.get("/").text
+
+
+def test_a_non_ascii_csrf_token_is_refused_not_a_500() -> None:
+    from trailkeeper.web.csrf import FIELD, csrf_token, is_valid_post
+
+    key = b"k" * 32
+    assert not is_valid_post(key, "cookie", {FIELD: "\u00e9" * 10}, {})
+    assert is_valid_post(key, "cookie", {FIELD: csrf_token(key, "cookie")}, {})

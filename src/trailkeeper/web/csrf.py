@@ -30,4 +30,7 @@ def is_valid_post(
     presented = form.get(FIELD, "")
     if not cookie or not presented or len(presented) > 64:
         return False
-    return hmac.compare_digest(csrf_token(key, cookie), presented)
+    # Bytes, not str: compare_digest refuses non-ASCII strings, and a form may carry anything.
+    return hmac.compare_digest(
+        csrf_token(key, cookie).encode(), presented.encode("utf-8", "replace")
+    )
