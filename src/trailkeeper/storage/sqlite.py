@@ -32,8 +32,9 @@ from trailkeeper.storage.scans import scan_sql
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 30_000
-MAX_IDLE_READERS = 8
-READER_MMAP_BYTES = 1 << 30  # readers map up to 1 GiB of the file instead of copying pages
+# As many idle readers as the server has worker threads (anyio's default limit), so a busy
+# server reuses connections instead of opening one per request.
+MAX_IDLE_READERS = 40
 ID_CHUNK = 500
 
 
@@ -207,7 +208,6 @@ class SQLiteStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL, ConsoleSQL
         except queue.Empty:
             conn = self._connect()
             conn.execute("PRAGMA query_only = ON")
-            conn.execute(f"PRAGMA mmap_size = {READER_MMAP_BYTES}")
         try:
             yield conn
         finally:
