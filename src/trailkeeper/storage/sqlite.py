@@ -8,10 +8,10 @@ allocated inside the `BEGIN IMMEDIATE` transaction that inserts the events.
 from __future__ import annotations
 
 import contextlib
-import queue
 import secrets
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,9 +32,6 @@ from trailkeeper.storage.scans import scan_sql
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 30_000
-# As many idle readers as the server has worker threads (anyio's default limit), so a busy
-# server reuses connections instead of opening one per request.
-MAX_IDLE_READERS = 40
 ID_CHUNK = 500
 
 
@@ -174,7 +171,9 @@ class SQLiteStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL, ConsoleSQL
         # default 2 MiB cache early and halves append throughput on a growing table.
         self._writer.execute("PRAGMA cache_size = -65536")
         # Idle reader connections, shared by whichever threads read (worker threads come and go).
-        self._idle_readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        # One reader per thread that reads; a retired worker thread's connection is closed.
+        self._local = threading.local()
+        self._readers: set[sqlite3.Connection] = set()
         self._committer: GroupCommitter[Sequence[PreparedEvent], list[AppendOutcome]] = (
             GroupCommitter(self._commit_batches)
         )
@@ -202,19 +201,19 @@ class SQLiteStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL, ConsoleSQL
 
     @contextmanager
     def _reader(self) -> Iterator[sqlite3.Connection]:
-        """A reader connection from the idle pool (opened on demand, at most MAX_IDLE kept)."""
-        try:
-            conn = self._idle_readers.get_nowait()
-        except queue.Empty:
+        """This thread's reader connection, closed when the thread ends (worker threads retire)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
             conn = self._connect()
             conn.execute("PRAGMA query_only = ON")
-        try:
-            yield conn
-        finally:
-            if self._idle_readers.qsize() < MAX_IDLE_READERS:
-                self._idle_readers.put(conn)
-            else:
-                conn.close()
+            self._local.conn = conn
+            self._readers.add(conn)
+            weakref.finalize(threading.current_thread(), self._drop_reader, conn)
+        yield conn
+
+    def _drop_reader(self, conn: sqlite3.Connection) -> None:
+        self._readers.discard(conn)
+        conn.close()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -285,8 +284,8 @@ class SQLiteStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL, ConsoleSQL
         """Close every connection this store opened (checkpointing the WAL first)."""
         if self._checkpointer is not None:
             self._checkpointer.stop()
-        while not self._idle_readers.empty():
-            self._idle_readers.get_nowait().close()
+        for conn in list(self._readers):
+            self._drop_reader(conn)
         with self._wlock:
             self._writer.close()
 
