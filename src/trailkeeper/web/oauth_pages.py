@@ -242,8 +242,11 @@ def _decide(
     return redirect(approval.redirect_to, form_target=auth.redirect_uri, secure=accounts.is_secure)
 
 
-async def decide(request: Request) -> Response:
-    """`POST /oauth/v2/authorize`: the consent form's Allow or Cancel."""
+FormHandler = Callable[[AccountServices, Browser, Mapping[str, str], Request], Response]
+
+
+async def form_post(request: Request, handle: FormHandler) -> Response:
+    """Read a bounded form, refuse it without this browser's CSRF token, else handle it."""
     try:
         form = await body_values(request)
     except TrailkeeperError as exc:
@@ -252,9 +255,14 @@ async def decide(request: Request) -> Response:
     def work(accounts: AccountServices, browser: Browser) -> Response:
         if not is_valid_post(accounts.csrf_key, browser.cookie, form, request.headers):
             return error_page(CSRF_ERROR, accounts, browser)
-        return _decide(accounts, browser, form, request)
+        return handle(accounts, browser, form, request)
 
     return await run_page(request, work)
+
+
+async def decide(request: Request) -> Response:
+    """`POST /oauth/v2/authorize`: the consent form's Allow or Cancel."""
+    return await form_post(request, _decide)
 
 
 # --- signing in and out -----------------------------------------------------------------------
@@ -345,40 +353,26 @@ def _sign_in(
 
 async def signin_submit(request: Request) -> Response:
     """`POST /signin`: check the password (throttled), start a session, go on."""
-    try:
-        form = await body_values(request)
-    except TrailkeeperError as exc:
-        return error_page(exc)
-
-    def work(accounts: AccountServices, browser: Browser) -> Response:
-        if not is_valid_post(accounts.csrf_key, browser.cookie, form, request.headers):
-            return error_page(CSRF_ERROR, accounts, browser)
-        return _sign_in(accounts, browser, form, request)
-
-    return await run_page(request, work)
+    return await form_post(request, _sign_in)
 
 
 async def signout(request: Request) -> Response:
     """`POST /signout`: end the session (recorded as `user_logout`), back to the sign-in page."""
-    try:
-        form = await body_values(request)
-    except TrailkeeperError as exc:
-        return error_page(exc)
+    return await form_post(request, _sign_out)
 
-    def work(accounts: AccountServices, browser: Browser) -> Response:
-        if not is_valid_post(accounts.csrf_key, browser.cookie, form, request.headers):
-            return error_page(CSRF_ERROR, accounts, browser)
-        if browser.session is not None and browser.user is not None:
-            end_session(accounts.store, browser.cookie)
-            event = user_event("user_logout", browser.user, browser.user, browser.origin(request))
-            accounts.record([event])
-        response = redirect(
-            signin_url(safe_next(form.get("next", "")), signed_out="1"), secure=accounts.is_secure
-        )
-        set_session_cookie(response, accounts, anonymous_browser().cookie)
-        return response
 
-    return await run_page(request, work)
+def _sign_out(
+    accounts: AccountServices, browser: Browser, form: Mapping[str, str], request: Request
+) -> Response:
+    if browser.session is not None and browser.user is not None:
+        end_session(accounts.store, browser.cookie)
+        event = user_event("user_logout", browser.user, browser.user, browser.origin(request))
+        accounts.record([event])
+    response = redirect(
+        signin_url(safe_next(form.get("next", "")), signed_out="1"), secure=accounts.is_secure
+    )
+    set_session_cookie(response, accounts, anonymous_browser().cookie)
+    return response
 
 
 # --- home and the demo app's landing page -----------------------------------------------------
