@@ -25,7 +25,6 @@ from trailkeeper.directory.records import TokenRecord
 from trailkeeper.errors import NotFound, TrailkeeperError
 from trailkeeper.query import Position
 from trailkeeper.web.console_visit import PREFIX, Visit, console_headers, serve
-from trailkeeper.web.csrf import FIELD as CSRF_FIELD
 from trailkeeper.web.csrf import is_valid_post
 from trailkeeper.web.forms import body_values
 from trailkeeper.web.oauth_pages import CSRF_ERROR, error_page
@@ -127,11 +126,7 @@ async def post(request: Request, change: Change) -> Response:
 
     def work(visit: Visit) -> Response:
         accounts, browser = visit.accounts, visit.browser
-        # csrf.is_valid_post compares str with hmac.compare_digest, which raises on non-ASCII.
-        token_is_ascii = form.get(CSRF_FIELD, "").isascii()
-        if not token_is_ascii or not is_valid_post(
-            accounts.csrf_key, browser.cookie, form, request.headers
-        ):
+        if not is_valid_post(accounts.csrf_key, browser.cookie, form, request.headers):
             return error_page(CSRF_ERROR, accounts, browser)
         return change(visit, form)
 
