@@ -8,10 +8,13 @@ import ipaddress
 import itertools
 import math
 import random
+import time
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import maxminddb
+import mmdb_writer
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -289,10 +292,27 @@ def test_locate_misses_addresses_between_and_outside_networks(world: World) -> N
 # --- determinism ---------------------------------------------------------------------------------
 
 
-def test_the_same_seed_writes_byte_identical_files(world: World, tmp_path: Path) -> None:
-    first = write_world_files(world, tmp_path / "a")
-    again = write_world_files(build_world(SEED), tmp_path / "b")
-    assert digests(first) == digests(again)
+def test_the_same_seed_writes_identical_lists(world: World, tmp_path: Path) -> None:
+    first = digests(write_world_files(world, tmp_path / "a"))
+    again = digests(write_world_files(build_world(SEED), tmp_path / "b"))
+    lists = [name for name in DATA_FILES if not name.endswith("mmdb")]
+    assert [first[name] for name in lists] == [again[name] for name in lists]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: mmdb-writer stamps the build time into the databases' metadata, so the same "
+    "seed writes different MMDB bytes from one second to the next (docs/evaluation.md: same "
+    "options and seed, same bytes)",
+)
+def test_the_same_seed_writes_identical_databases_whenever_it_runs(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = digests(write_world_files(world, tmp_path / "a"))
+    tomorrow = time.time() + 86_400
+    monkeypatch.setattr(mmdb_writer, "time", SimpleNamespace(time=lambda: tomorrow))
+    later = digests(write_world_files(world, tmp_path / "b"))
+    assert (first["city_mmdb"], first["asn_mmdb"]) == (later["city_mmdb"], later["asn_mmdb"])
 
 
 def test_another_seed_draws_other_exits_and_geo_errors(tmp_path: Path) -> None:
