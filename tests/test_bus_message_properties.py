@@ -201,11 +201,6 @@ def test_organization_ids_that_cannot_be_one_subject_token_are_refused(org_id: s
     assert names.org_of(f"trailkeeper.ingest.{org_id}") is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: ORG_TOKEN ends with `$`, which also matches before a trailing newline, so "
-    "checked_org accepts 'E0A\\n' (a newline cannot be part of a NATS subject token)",
-)
 def test_an_organization_id_with_a_trailing_newline_is_refused() -> None:
     with pytest.raises(ValueError):
         checked_org("E0A\n")

@@ -249,12 +249,6 @@ def test_json_keeps_every_row_and_section(summary: Summary) -> None:
     assert orjson.loads(orjson.dumps(data))["meta"] == META
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: to_json turns NaN floats into None but not the NaN inside an Estimate of "
-    "n=0 (as_dict() output is not walked), so the data is not JSON-ready; only orjson's "
-    "NaN-to-null hides it in the written file",
-)
 def test_json_has_no_nan_even_in_empty_estimates() -> None:
     quiet = summarize([seed_run([], {})], META)
     json.dumps(to_json(quiet), allow_nan=False)

@@ -20,7 +20,7 @@ STREAM_NAME_IN_USE = (
 DEFAULT_DUPLICATE_WINDOW_S = 120.0
 DEFAULT_COMMITTED_MAX_AGE_S = 7 * 86400.0
 # One subject token: NATS subjects are dot-separated and `*`/`>` are wildcards.
-ORG_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ORG_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -71,14 +71,14 @@ class BusNames:
         """The organization an ingest subject names, or None when it names none."""
         head = f"{self.subject_prefix}.ingest."
         org_id = subject.removeprefix(head)
-        if org_id == subject or not ORG_TOKEN.match(org_id):
+        if org_id == subject or not ORG_TOKEN.fullmatch(org_id):
             return None
         return org_id
 
 
 def checked_org(org_id: str) -> str:
     """`org_id`, when it can be one subject token; ValueError otherwise."""
-    if not ORG_TOKEN.match(org_id):
+    if not ORG_TOKEN.fullmatch(org_id):
         raise ValueError(f"organization id {org_id!r} cannot be a NATS subject token")
     return org_id
 

@@ -137,7 +137,7 @@ def render_text(summary: Summary) -> str:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Estimate):
-        return value.as_dict()
+        return _plain(value.as_dict())
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
