@@ -299,12 +299,6 @@ def test_the_same_seed_writes_identical_lists(world: World, tmp_path: Path) -> N
     assert [first[name] for name in lists] == [again[name] for name in lists]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: mmdb-writer stamps the build time into the databases' metadata, so the same "
-    "seed writes different MMDB bytes from one second to the next (docs/evaluation.md: same "
-    "options and seed, same bytes)",
-)
 def test_the_same_seed_writes_identical_databases_whenever_it_runs(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

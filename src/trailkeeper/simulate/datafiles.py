@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet  # type: ignore[import-untyped]
@@ -27,8 +28,27 @@ class WorldFiles:
     suspicious_asns: str
 
 
-def _write_mmdb(world: World, path: Path, kind: str) -> None:
-    writer = MMDBWriter(
+# When a caller has no simulated start to give (MMDB readers refuse a build time of 0).
+DEFAULT_BUILD_EPOCH = 1_767_225_600  # 2026-01-01T00:00:00Z
+
+
+class _DatedWriter(MMDBWriter):
+    """An `MMDBWriter` whose metadata carries a given build time instead of the clock's, so the
+    same world writes the same bytes whenever it runs."""
+
+    def __init__(self, built_at: int, **options: Any) -> None:
+        super().__init__(**options)
+        self._built_at = built_at
+
+    def _build_meta(self) -> dict[str, Any]:
+        meta: dict[str, Any] = super()._build_meta()
+        meta["build_epoch"] = self._built_at
+        return meta
+
+
+def _write_mmdb(world: World, path: Path, kind: str, built_at: int) -> None:
+    writer = _DatedWriter(
+        built_at,
         ip_version=6,
         ipv4_compatible=True,
         database_type=f"GeoLite2-{kind}",
@@ -45,8 +65,11 @@ def _write_lines(path: Path, header: str, lines: list[str]) -> None:
     path.write_text(f"# {header}\n" + "".join(f"{line}\n" for line in lines), encoding="utf-8")
 
 
-def write_world_files(world: World, directory: str | Path) -> WorldFiles:
-    """Write every data file of `world` into `directory` (created if needed)."""
+def write_world_files(
+    world: World, directory: str | Path, built_at: int = DEFAULT_BUILD_EPOCH
+) -> WorldFiles:
+    """Write every data file of `world` into `directory` (created if needed); the MMDB files say
+    they were built at `built_at` (Unix seconds), so the same world always gives the same bytes."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     files = WorldFiles(
@@ -58,8 +81,8 @@ def write_world_files(world: World, directory: str | Path) -> WorldFiles:
         vpn_ranges=str(out / "vpn-ranges.txt"),
         suspicious_asns=str(out / "suspicious-asns.txt"),
     )
-    _write_mmdb(world, Path(files.city_mmdb), "City")
-    _write_mmdb(world, Path(files.asn_mmdb), "ASN")
+    _write_mmdb(world, Path(files.city_mmdb), "City", built_at)
+    _write_mmdb(world, Path(files.asn_mmdb), "ASN", built_at)
     _write_lines(Path(files.tor_exits), "synthetic Tor exit list", list(world.tor_exits))
     hosting = list(range_lines(world, ("hosting", "tor-host")))
     _write_lines(Path(files.cloud_ranges), "synthetic hosting/cloud ranges", hosting)

@@ -167,7 +167,7 @@ def detect_stream(
 ) -> list[Alarm]:
     """Replay a stream on a throw-away store through detection; its anomalies, costs in `cost`."""
     with tempfile.TemporaryDirectory(prefix="tk-eval-", dir=_scratch_dir()) as tmp:
-        files = write_world_files(stream.world, Path(tmp) / "data")
+        files = write_world_files(stream.world, Path(tmp) / "data", stream.start)
         store = open_store(f"sqlite:///{tmp}/eval.db")
         try:
             store.migrate()

@@ -141,7 +141,7 @@ def write_stream(stream: Stream, out: str | Path) -> WorldFiles:
     _ndjson(directory / "labels.ndjson", labels)
     campaigns = [campaign_record(c) for c in stream.campaigns]
     (directory / "campaigns.json").write_bytes(orjson.dumps(campaigns, option=orjson.OPT_INDENT_2))
-    files = write_world_files(stream.world, directory / "data")
+    files = write_world_files(stream.world, directory / "data", stream.start)
     manifest = {
         "seed": stream.seed,
         "config": asdict(stream.config),
