@@ -250,11 +250,6 @@ def test_about_five_percent_are_power_downloaders(population: Population) -> Non
     assert 0.02 < power < 0.09
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: offices exist only in six cities, so ~33% of people have office egress; "
-    "docs/evaluation.md and spec §3.2 promise 60%",
-)
 def test_about_sixty_percent_of_people_have_office_egress(population: Population) -> None:
     assert 0.5 < share(humans(population), lambda p: p.office is not None) < 0.7
 

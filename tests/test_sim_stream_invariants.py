@@ -242,12 +242,6 @@ def test_within_a_session_the_client_version_never_goes_down(stream: Stream) -> 
     assert any(len(set(v)) > 1 for v in versions.values())  # some upgrade inside a session
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a new computer keeps its own upgrade lag, so it can install an older release "
-    "than the machine it replaces: a person's version of a client goes down (spec §3.2: "
-    "monotone upgrades)",
-)
 def test_a_persons_client_version_never_goes_down_when_a_new_computer_arrives() -> None:
     world, start, days = build_world(1), 1_767_571_200, 60
     pop = build_population(world, PopulationConfig(1000, start, days), 1)

@@ -23,6 +23,7 @@ from trailkeeper.simulate.world import Network, World
 
 DAY = 86_400
 HOUR = 3_600
+NEAR_OFFICE_SHARE = 0.6  # of people whose home city has an office of the organization
 ORG_ID = "E0SIMORG"
 ORG_NAME = "Simulated Org"
 WORKSPACES = (
@@ -171,7 +172,12 @@ def _name(rng: random.Random, n: int) -> tuple[str, str]:
 
 
 def _home(rng: random.Random) -> City:
+    """Most people live near one of the organization's offices (60% end up with office
+    egress, spec §3.2); the rest anywhere in their country."""
     country = rng.choices(HOME_COUNTRIES, weights=HOME_MIX)[0]
+    near_office = [c for c in country.cities if c.name in OFFICE_CITIES]
+    if near_office and rng.random() < NEAR_OFFICE_SHARE:
+        return rng.choice(near_office)
     return rng.choice(country.cities)
 
 
@@ -191,7 +197,9 @@ def _devices(rng: random.Random, start: int, end: int) -> tuple[Device, ...]:
         devices.append(Device("mobile", family, family[6:], _lag(rng), start - 90 * DAY))
     if rng.random() < (end - start) / (180 * DAY):  # a new computer, ~1 per 180 days
         since = rng.randrange(start, end)
-        devices.append(Device(primary.kind, primary.family, primary.os, _lag(rng), since))
+        # A fresh install is at least as recent as the machine it replaces: versions only go up.
+        lag = min(_lag(rng), primary.lag_s)
+        devices.append(Device(primary.kind, primary.family, primary.os, lag, since))
     return tuple(devices)
 
 
