@@ -17,6 +17,8 @@
     │   └── RateLimited                too many calls for the organization (carries retry_after_s)
     ├── NotFound                       an organization, workspace or token is unknown
     ├── Conflict                       creating something that already exists
+    ├── ServiceUnavailable             not now, on purpose; retry (carries retry_after_s)
+    │   └── LoggingPaused              an operator paused recording for the organization
     └── StorageError                   the backend failed; never caused by caller input
 
 The domain raises these and never knows HTTP: `web/errors.py` maps each class to a status and
@@ -109,3 +111,21 @@ class Conflict(TrailkeeperError):
 
 class StorageError(TrailkeeperError):
     """The storage backend failed."""
+
+
+class ServiceUnavailable(TrailkeeperError):
+    """The service refuses this for now, on purpose; the caller should retry later."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
+
+
+class LoggingPaused(ServiceUnavailable):
+    """Recording for the organization is paused (`trailkeeper logging pause`); nothing of the
+    refused request was stored."""
+
+    def __init__(self, org_id: str, paused_at: int, retry_after_s: int) -> None:
+        self.org_id = org_id
+        self.paused_at = paused_at
+        super().__init__(f"recording for {org_id} is paused; retry later", retry_after_s)

@@ -20,6 +20,7 @@ from trailkeeper.directory.accounts import (
 )
 from trailkeeper.directory.records import Organization, TokenRecord, Workspace
 from trailkeeper.events import AppendOutcome, EventRecord, PreparedEvent, StoredRow
+from trailkeeper.integrity.pauses import PauseRecord
 from trailkeeper.integrity.service import CheckpointRecord, SigningKeyRecord
 from trailkeeper.oauth.codes import AuthCode
 from trailkeeper.query import LogFilter, Position
@@ -66,6 +67,18 @@ class EventStore(Protocol):
         """The organization's event count and its serialized Merkle frontier (None if empty)."""
         ...
 
+    def logging_pauses(self) -> dict[str, PauseRecord]:
+        """Organizations whose recording an operator paused (ingest refuses their events)."""
+        ...
+
+    def pause_logging(self, record: PauseRecord) -> bool:
+        """Pause an organization's recording; False if it is paused already."""
+        ...
+
+    def resume_logging(self, org_id: str) -> bool:
+        """End an organization's pause; False if it was not paused."""
+        ...
+
 
 class RetentionStore(Protocol):
     """How long each organization keeps its events, and removing what has expired."""
@@ -81,7 +94,9 @@ class RetentionStore(Protocol):
     def purge(self, cutoffs: dict[str, int]) -> dict[str, int]:
         """Delete each organization's events with date_create < its cutoff; counts per org.
 
-        Backends may drop whole partitions when every organization in one has expired it.
+        Each deleted event's leaf hash is kept (`purged_leaves`) in the same transaction, so
+        proofs and verification still cover it. Backends may drop whole partitions when every
+        organization in one has expired it.
         """
         ...
 
@@ -195,6 +210,10 @@ class IntegrityStore(Protocol):
 
     def stored_level(self, org_id: str, level: int, start: int, end: int) -> dict[int, bytes]:
         """Stored Merkle nodes of one level with index in [start, end), by index."""
+        ...
+
+    def purged_leaves(self, org_id: str, ranges: Sequence[tuple[int, int]]) -> dict[int, bytes]:
+        """Kept leaf hashes of purged events with seq in any of the [start, end) ranges."""
         ...
 
 

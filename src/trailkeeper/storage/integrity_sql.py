@@ -1,4 +1,5 @@
-"""The integrity tables' SQL, shared by every backend: signing keys, checkpoints, node ranges.
+"""The integrity tables' SQL, shared by every backend: signing keys, checkpoints, node ranges,
+purged leaves and logging pauses.
 
 A backend mixes this in and supplies `_query`, `_execute` and `PH` (see `directory_sql`).
 The private signing key is stored in `signing_keys.private_key`: whoever can read the database
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from trailkeeper.events import EventRecord
+from trailkeeper.integrity.pauses import PauseRecord
 from trailkeeper.integrity.service import CheckpointRecord, SigningKeyRecord
 
 KEY_COLUMNS = "generation, name, key_id, vkey, private_key, created_at, retired_at, endorsement"
@@ -208,3 +210,37 @@ class IntegritySQL:
             (org_id, level, start, end),
         )
         return {int(index): bytes(value) for index, value in rows}
+
+    def purged_leaves(self, org_id: str, ranges: Sequence[tuple[int, int]]) -> dict[int, bytes]:
+        """Kept leaf hashes of purged events with seq in any of the [start, end) ranges."""
+        if not ranges:
+            return {}
+        one = (
+            f"SELECT seq, hash FROM purged_leaves WHERE org_id = {self.PH} "
+            f"AND seq >= {self.PH} AND seq < {self.PH}"
+        )
+        args = [v for begin, end in ranges for v in (org_id, begin, end)]
+        rows = self._query(" UNION ALL ".join([one] * len(ranges)), args)
+        return {int(seq): bytes(value) for seq, value in rows}
+
+    # --- logging pauses -----------------------------------------------------------------------
+
+    def logging_pauses(self) -> dict[str, PauseRecord]:
+        """Every organization whose recording is paused (one small table, read whole)."""
+        rows = self._query("SELECT org_id, paused_at, reason FROM logging_pauses")
+        return {org: PauseRecord(org, int(at), reason) for org, at, reason in rows}
+
+    def pause_logging(self, record: PauseRecord) -> bool:
+        """Pause an organization's recording; False if it is paused already."""
+        return (
+            self._execute(
+                f"INSERT INTO logging_pauses (org_id, paused_at, reason) "
+                f"VALUES ({self._placeholders(3)}) ON CONFLICT (org_id) DO NOTHING",
+                (record.org_id, record.paused_at, record.reason),
+            )
+            > 0
+        )
+
+    def resume_logging(self, org_id: str) -> bool:
+        """End an organization's pause; False if it was not paused."""
+        return self._execute(f"DELETE FROM logging_pauses WHERE org_id = {self.PH}", (org_id,)) > 0

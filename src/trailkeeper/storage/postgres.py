@@ -47,6 +47,11 @@ NODE_TYPES = ["text", "int4", "int8", "bytea"]
 # An event row as appended: its record, then the columns the console filters on.
 APPEND_COLUMNS = f"{EVENT_COLUMNS}, {CONSOLE_COLUMNS}"
 APPEND_TYPES = [*EVENT_TYPES, *CONSOLE_TYPES]
+# Before a purge deletes events, their RFC 6962 leaf hashes (SHA-256(0x00 || bytes)) are kept.
+KEEP_PURGED_LEAVES = (
+    "INSERT INTO purged_leaves (org_id, seq, hash) "
+    "SELECT org_id, seq, sha256('\\x00'::bytea || body)"
+)
 
 
 class PostgresStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL, ConsoleSQL):
@@ -253,6 +258,7 @@ class PostgresStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL, ConsoleS
                 conn.execute(f"SELECT org_id, count(*) FROM {name} GROUP BY org_id").fetchall()
             )
             if per_org and all(cutoffs.get(org, 0) >= end for org in per_org):
+                conn.execute(f"{KEEP_PURGED_LEAVES} FROM {name} ON CONFLICT DO NOTHING")
                 conn.execute(
                     f"DELETE FROM event_ids i USING {name} e WHERE i.org_id = e.org_id "
                     "AND i.id = e.id"
@@ -264,6 +270,11 @@ class PostgresStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL, ConsoleS
                 return
             for org, cutoff in cutoffs.items():
                 if org in per_org:
+                    conn.execute(
+                        f"{KEEP_PURGED_LEAVES} FROM {name} "
+                        "WHERE org_id = %s AND date_create < %s ON CONFLICT DO NOTHING",
+                        (org, cutoff),
+                    )
                     conn.execute(
                         "DELETE FROM event_ids WHERE org_id = %s AND date_create < %s "
                         "AND date_create < %s",

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from trailkeeper.errors import StorageError
 from trailkeeper.events import AppendOutcome, EventRecord, PreparedEvent, StoredRow
 from trailkeeper.integrity.tiles import advance_tree
+from trailkeeper.integrity.treehash import leaf_hash
 from trailkeeper.query import LogFilter, Position
 from trailkeeper.storage.accounts_sql import AccountsSQL
 from trailkeeper.storage.console_sql import CONSOLE_COLUMNS, ConsoleSQL, console_columns
@@ -118,6 +119,17 @@ def _advance_head(
         "ON CONFLICT(org_id) DO UPDATE SET next_seq = excluded.next_seq, "
         "frontier = excluded.frontier",
         (org_id, first_seq + len(bodies), advance.frontier),
+    )
+
+
+def _keep_purged_leaves(conn: sqlite3.Connection, org_id: str, cutoff: int) -> None:
+    """Keep the leaf hash of each event about to be purged (docs/integrity.md, Retention)."""
+    rows = conn.execute(
+        "SELECT seq, body FROM events WHERE org_id = ? AND date_create < ?", (org_id, cutoff)
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO purged_leaves (org_id, seq, hash) VALUES (?, ?, ?)",
+        ((org_id, seq, leaf_hash(_blob(body))) for seq, body in rows),
     )
 
 
@@ -403,6 +415,8 @@ class SQLiteStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL, ConsoleSQL
         """Delete each organization's events older than its cutoff."""
 
         def delete(conn: sqlite3.Connection) -> dict[str, int]:
+            for org, cutoff in cutoffs.items():
+                _keep_purged_leaves(conn, org, cutoff)
             return {
                 org: conn.execute(
                     "DELETE FROM events WHERE org_id = ? AND date_create < ?", (org, cutoff)
