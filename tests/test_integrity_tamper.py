@@ -402,15 +402,21 @@ def test_a_retention_purge_is_accounted_for_and_the_rest_still_verifies(
     report = tamper.verify()
     assert report.ok, report.render()
     text = report.render()
-    assert "50 events are gone, as many as retention purges recorded in the log declare" in text
-    assert "14 events share a tile with missing ones: not verified" in text
-    assert report.events_verified == EVENTS + 3 - 50 - 14
+    assert "50 events were purged by retention; their kept leaf hashes are part of" in text
+    assert "not verified" not in text  # tiles shared with purged events verify in full
+    assert (report.events_verified, report.purged_verified) == (EVENTS + 3 - 50, 50)
+    assert text.endswith(f"{EVENTS + 3 - 50} events verified, 50 purged by their kept leaf hashes")
     # One more deletion than the purges declare is an error again, named.
     tamper.delete(70)
     failed = tamper.verify()
     assert not failed.ok
-    assert (1, None, "events seq 1–50 are missing") in errors(failed)
     assert (70, None, "is missing: the tree has a leaf here, the log none") in errors(failed)
+    assert (
+        None,
+        None,
+        "50 events purged with their leaf hashes kept and 1 missing, but retention purges"
+        " recorded in the log declare 50",
+    ) in errors(failed)
 
 
 # --- the auditor alone, on synthetic logs -------------------------------------------------------
@@ -553,11 +559,14 @@ def test_a_bundle_of_a_purged_log_lists_the_gaps_and_still_verifies(
     world.service.checkpoint(ORG)
     target = tmp_path / "purged"
     summary = export_bundle(world.service, ORG, target)
-    assert (summary.tree_size, summary.missing) == (EVENTS + 3, 20)
-    assert json.loads((target / "manifest.json").read_text())["missing"] == list(range(1, 21))
+    assert (summary.tree_size, summary.missing, summary.purged_leaves) == (EVENTS + 3, 20, 20)
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert (manifest["missing"], manifest["purged_leaves"]) == (list(range(1, 21)), 20)
+    assert len((target / "purged.txt").read_text().splitlines()) == 20
     report = offline(tamper, target)
     assert report.ok, report.render()
-    assert "20 events are gone" in report.render()
+    assert "20 events were purged by retention" in report.render()
+    assert report.purged_verified == 20
 
 
 def test_a_bundle_remembers_what_it_verified_and_notices_a_shorter_one(

@@ -52,6 +52,7 @@ class Report:
     origin: str = ""
     tree_size: int = 0
     events_verified: int = 0
+    purged_verified: int = 0
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -80,9 +81,10 @@ class Report:
         """A human-readable report, one finding per line, verdict last."""
         lines = [f.line() for f in self.findings]
         verdict = "OK" if self.ok else "FAILED"
+        purged = f", {self.purged_verified} purged by their kept leaf hashes"
         lines.append(
             f"{verdict}: {self.origin or 'log'} at tree size {self.tree_size}:"
-            f" {self.events_verified} events verified"
+            f" {self.events_verified} events verified{purged if self.purged_verified else ''}"
         )
         return "\n".join(lines)
 
@@ -174,22 +176,21 @@ class LogAuditor:
         self._reference = reference
         self._checks = dict(checks or {})
         self._leaves = bytearray(self.size * HASH)
-        self._source = bytearray(self.size)  # 0 unknown, 1 from the bytes, 2 from the ledger
+        # 0 unknown, 1 from the bytes, 2 from the ledger, 3 kept by the log for a purged event
+        self._source = bytearray(self.size)
         self._next = 0
         self._missing: list[int] = []
         self._suspects: set[int] = set()
         self._declared_purged = 0
+        self._kept = 0
         self._beyond = 0
 
     # --- feeding ------------------------------------------------------------------------------
 
     def feed(self, seq: int, body: bytes, columns: EventColumns | None = None) -> None:
-        """One stored event; `seq` must increase from call to call."""
-        if seq < self._next:
-            self.report.add("error", "appears twice or out of order in the log", seq)
+        """One stored event; `seq` must increase from call to call (with `feed_purged`'s)."""
+        if not self._advance(seq):
             return
-        self._skip_to(seq)
-        self._next = seq + 1
         if PURGE_MARKER in body:
             self._declared_purged += _purged_count(body)
         if columns is not None:
@@ -200,12 +201,40 @@ class LogAuditor:
         if seq >= self.size:
             self._beyond_tree(seq)
             return
-        value = merkle.leaf_hash(body)
+        self._place(
+            seq, merkle.leaf_hash(body), 1, "its bytes changed since this reader verified them"
+        )
+
+    def feed_purged(self, seq: int, value: bytes) -> None:
+        """The leaf hash the log kept for an event retention purged (no bytes to check)."""
+        if not self._advance(seq):
+            return
+        self._kept += 1
+        if len(value) != HASH:
+            self.report.add("error", f"the kept leaf hash of this purged event is not {HASH} bytes")
+        elif seq < self.size:
+            self._place(
+                seq,
+                value,
+                3,
+                "the leaf hash kept for this purged event differs from the one this reader"
+                " verified before",
+            )
+
+    def _advance(self, seq: int) -> bool:
+        if seq < self._next:
+            self.report.add("error", "appears twice or out of order in the log", seq)
+            return False
+        self._skip_to(seq)
+        self._next = seq + 1
+        return True
+
+    def _place(self, seq: int, value: bytes, source: int, change: str) -> None:
         self._leaves[seq * HASH : (seq + 1) * HASH] = value
-        self._source[seq] = 1
+        self._source[seq] = source
         known = self._reference_hash(seq)
         if known is not None and known != value:
-            self.report.add("error", "its bytes changed since this reader verified them", seq)
+            self.report.add("error", change, seq)
             self._suspects.add(seq)
 
     def _reference_hash(self, seq: int) -> bytes | None:
@@ -241,6 +270,7 @@ class LogAuditor:
             self._check_root_at(size, root, levels)
         if self._root_at(self.size, levels) == self.root:
             self.report.events_verified = int(self._source.count(1))
+            self.report.purged_verified = int(self._source.count(3))
         else:
             self._localize(tiles, stored_tiles)
         if self._beyond:
@@ -296,16 +326,36 @@ class LogAuditor:
             )
 
     def _account_for_missing(self) -> None:
-        missing = len(self._missing)
-        if not missing:
+        missing, kept = len(self._missing), self._kept
+        if not missing and not kept:
             return
-        if missing == self._declared_purged:
+        if missing + kept == self._declared_purged:
+            self._note_purges(missing, kept)
+            return
+        if kept:
+            self.report.add(
+                "error",
+                f"{kept} events purged with their leaf hashes kept and {missing} missing, but"
+                f" retention purges recorded in the log declare {self._declared_purged}",
+            )
+        self._name_missing()
+
+    def _note_purges(self, missing: int, kept: int) -> None:
+        if kept:
+            self.report.add(
+                "info",
+                f"{kept} events were purged by retention; their kept leaf hashes are part of"
+                " the tree checked (audit_logs_purged declares them)",
+            )
+        if missing:
             self.report.add(
                 "warning",
                 f"{missing} events are gone, as many as retention purges recorded in the log"
                 " declare (audit_logs_purged)",
             )
-            return
+
+    def _name_missing(self) -> None:
+        missing = len(self._missing)
         runs = _runs(self._missing)
         for first, last in runs[:MAX_NAMED]:
             if first == last:
@@ -316,7 +366,7 @@ class LogAuditor:
                 self.report.add("error", f"events seq {first}–{last} are missing", first)
         if len(runs) > MAX_NAMED:
             self.report.add("error", f"… and {len(runs) - MAX_NAMED} more runs of missing events")
-        if self._declared_purged:
+        if self._declared_purged and not self._kept:
             self.report.add(
                 "warning",
                 f"{missing} events missing, but retention purges declare {self._declared_purged}",
@@ -348,7 +398,7 @@ class LogAuditor:
                 continue
             if mine == theirs:
                 if authentic:
-                    self.report.events_verified += self._source[begin : begin + TILE_WIDTH].count(1)
+                    self._count_verified(begin)
                 continue
             self._name_tile(begin, authentic)
         unverified = sum(1 for t in tiles if t is None) * TILE_WIDTH - len(self._missing)
@@ -356,6 +406,11 @@ class LogAuditor:
             self.report.add(
                 "warning", f"{unverified} events share a tile with missing ones: not verified"
             )
+
+    def _count_verified(self, begin: int) -> None:
+        sources = self._source[begin : begin + TILE_WIDTH]
+        self.report.events_verified += sources.count(1)
+        self.report.purged_verified += sources.count(3)
 
     def _tail_count(self) -> int:
         return self.size % TILE_WIDTH

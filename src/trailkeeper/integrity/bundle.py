@@ -7,6 +7,7 @@ A bundle is a directory (docs/integrity.md):
     checkpoints.jsonl  {"tree_size": n, "note": "<signed note>"} per checkpoint, smallest first
     consistency.jsonl  {"first": m, "second": n, "proof": [base64…]}, consecutive checkpoints
     events.jsonl       the stored bytes of each event, one per line, in sequence order
+    purged.txt         `<seq> <base64>`: the leaf hash kept for each purged event (optional)
     tiles.txt          `<tile index> <base64>`: the stored hash of each complete 16-leaf tile
 
 Verification trusts only the keys it is given (or, failing that, says it trusts the bundle's).
@@ -29,7 +30,12 @@ from trailkeeper.errors import Conflict, StorageError
 from trailkeeper.integrity.audit import LogAuditor, Report
 from trailkeeper.integrity.checkpoint import Checkpoint, VerifierKey
 from trailkeeper.integrity.errors import IntegrityError
-from trailkeeper.integrity.service import MAX_RANGE, CheckpointRecord, IntegrityService
+from trailkeeper.integrity.service import (
+    MAX_RANGE,
+    CheckpointRecord,
+    EntriesPage,
+    IntegrityService,
+)
 from trailkeeper.integrity.verifier import (
     KeyRing,
     PublishedKey,
@@ -52,6 +58,7 @@ class ExportSummary:
     events: int
     missing: int
     checkpoints: int
+    purged_leaves: int = 0
 
 
 def _b64(data: bytes) -> str:
@@ -81,10 +88,9 @@ def export_bundle(
     target.mkdir(parents=True, exist_ok=True)
     latest = service.checkpoint_record(org_id)
     checkpoints = service.checkpoints_up_to(org_id, latest.tree_size)
-    with (target / "events.jsonl").open("wb") as events, (target / "tiles.txt").open("w") as tiles:
-        missing = _export_events(
-            service, org_id, latest.tree_size, events=events, tiles=tiles, progress=progress
-        )
+    with _BundleWriter(target) as writer:
+        _export_events(service, org_id, latest.tree_size, writer, progress)
+    missing, kept = writer.missing, writer.purged
     _jsonl(
         target / "keys.json",
         [{"vkey": k.vkey, "endorsement": k.endorsement} for k in service.public_keys()],
@@ -98,6 +104,7 @@ def export_bundle(
         "tree_size": latest.tree_size,
         "root_hash": _b64(latest.root_hash),
         "missing": missing,
+        "purged_leaves": kept,
     }
     (target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
     return ExportSummary(
@@ -106,33 +113,63 @@ def export_bundle(
         latest.tree_size - len(missing),
         len(missing),
         len(checkpoints),
+        kept,
     )
+
+
+class _BundleWriter:
+    """The streamed files of a bundle: events, kept leaf hashes of purged events, tiles."""
+
+    def __init__(self, target: Path) -> None:
+        self._target = target
+        self.missing: list[int] = []  # seqs absent from events.jsonl, purged ones included
+        self.purged = 0
+        self._expected = 0
+
+    def __enter__(self) -> _BundleWriter:
+        self._events: IO[bytes] = (self._target / "events.jsonl").open("wb")
+        self._purged: IO[str] = (self._target / "purged.txt").open("w")
+        self._tiles: IO[str] = (self._target / "tiles.txt").open("w")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for stream in (self._events, self._purged, self._tiles):
+            stream.close()
+
+    def page(self, page: EntriesPage, end: int) -> None:
+        """Write one page of entries (records, kept leaves, tiles) of seq below `end`."""
+        for record in page.records:
+            self._skip_to(record.seq)
+            self._events.write(record.body + b"\n")
+        for seq in sorted(s for s in page.purged if s < end):
+            self._purged.write(f"{seq} {_b64(page.purged[seq])}\n")
+            self.purged += 1
+        for index in sorted(page.tiles):
+            self._tiles.write(f"{index} {_b64(page.tiles[index])}\n")
+
+    def _skip_to(self, seq: int) -> None:
+        self.missing.extend(range(self._expected, seq))
+        self._expected = seq + 1
+
+    def finish(self, size: int) -> None:
+        """Every seq below `size` not written as an event is missing."""
+        self.missing.extend(range(self._expected, size))
+        self._expected = size
 
 
 def _export_events(
     service: IntegrityService,
     org_id: str,
     size: int,
-    *,
-    events: IO[bytes],
-    tiles: IO[str],
+    writer: _BundleWriter,
     progress: Callable[[int], None] | None,
-) -> list[int]:
-    missing: list[int] = []
-    expected = 0
+) -> None:
     for start in range(0, size, MAX_RANGE):
         end = min(size, start + MAX_RANGE)
-        page = service.entries(org_id, start, end)
-        for record in page.records:
-            missing.extend(range(expected, record.seq))
-            expected = record.seq + 1
-            events.write(record.body + b"\n")
-        for index in sorted(page.tiles):
-            tiles.write(f"{index} {_b64(page.tiles[index])}\n")
+        writer.page(service.entries(org_id, start, end), end)
         if progress is not None:
             progress(end - start)
-    missing.extend(range(expected, size))
-    return missing
+    writer.finish(size)
 
 
 def _checkpoint_row(record: CheckpointRecord) -> dict[str, Any]:
@@ -191,6 +228,32 @@ def _read_tiles(path: Path) -> dict[int, bytes]:
             index, _, value = line.partition(" ")
             tiles[int(index)] = base64.b64decode(value)
     return tiles
+
+
+def _read_purged(path: Path) -> dict[int, bytes]:
+    """The kept leaf hashes of purged events (`purged.txt`; bundles before it have none)."""
+    purged: dict[int, bytes] = {}
+    if (path / "purged.txt").is_file():
+        for number, line in enumerate((path / "purged.txt").read_text("ascii").splitlines(), 1):
+            seq, _, value = line.partition(" ")
+            try:
+                purged[int(seq)] = base64.b64decode(value, validate=True)
+            except ValueError as exc:
+                raise IntegrityError(f"purged.txt line {number} is not `<seq> <base64>`") from exc
+    return purged
+
+
+def _feed_bundle(auditor: LogAuditor, path: Path, missing: set[int]) -> None:
+    """Events and kept leaf hashes of purged events, merged in sequence order."""
+    purged = _read_purged(path)
+    pending, at = sorted(purged), 0
+    for seq, body in _event_lines(path, missing):
+        while at < len(pending) and pending[at] < seq:
+            auditor.feed_purged(pending[at], purged[pending[at]])
+            at += 1
+        auditor.feed(seq, body)
+    for seq in pending[at:]:
+        auditor.feed_purged(seq, purged[seq])
 
 
 def _event_lines(path: Path, missing: set[int]) -> Iterator[tuple[int, bytes]]:
@@ -275,8 +338,7 @@ def verify_bundle(
     missing = {int(s) for s in manifest.get("missing", [])}
     auditor = LogAuditor(latest[0], reference=state.ledger(origin) if state else b"", checks=checks)
     auditor.report.findings[:0] = report.findings
-    for seq, body in _event_lines(path, missing):
-        auditor.feed(seq, body)
+    _feed_bundle(auditor, path, missing)
     final = auditor.finish(_read_tiles(path))
     final.name_events(lambda seqs: _ids_offline(path, missing, seqs))
     if final.ok and state is not None:

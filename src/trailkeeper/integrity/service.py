@@ -96,11 +96,13 @@ class InclusionProof:
 
 @dataclass(frozen=True)
 class EntriesPage:
-    """Stored events with seq in a range, and the stored tile hashes (level 4) inside it."""
+    """Stored events with seq in a range, the stored tile hashes (level 4) inside it, and the
+    kept leaf hashes of events purged from it (by seq)."""
 
     log_size: int
     records: list[EventRecord]
     tiles: dict[int, bytes]
+    purged: dict[int, bytes] = field(default_factory=dict)
 
 
 @dataclass
@@ -143,6 +145,8 @@ class ServiceStore(Protocol):
     def events_in(self, org_id: str, ranges: Sequence[tuple[int, int]]) -> list[EventRecord]: ...
 
     def stored_level(self, org_id: str, level: int, start: int, end: int) -> dict[int, bytes]: ...
+
+    def purged_leaves(self, org_id: str, ranges: Sequence[tuple[int, int]]) -> dict[int, bytes]: ...
 
 
 RecordEvent = Callable[[str, str, Mapping[str, Any]], object]
@@ -317,7 +321,7 @@ class IntegrityService:
     def _check_extends(self, org_id: str, last: CheckpointRecord, size: int, root: bytes) -> None:
         try:
             proof = self._consistency_hashes(org_id, last.tree_size, size)
-        except StorageError as exc:  # bytes of old events gone (retention): nothing to compare
+        except StorageError as exc:  # events gone without a kept leaf hash: nothing to compare
             log.warning("%s: cannot check the tree against the last checkpoint: %s", org_id, exc)
             return
         try:
@@ -422,7 +426,9 @@ class IntegrityService:
         keys = [(n.level, n.index) for n in wanted if is_stored(n)]
         rows = self.store.node_hashes(org_id, keys)
         stored = {NodeID(level, index): value for (level, index), value in rows.items()}
-        bodies.prefetch(sorted({tile_of(n) for n in wanted if not is_stored(n)}))
+        low = [n for n in wanted if not is_stored(n)]
+        bodies.prefetch(sorted({tile_of(n) for n in low}))
+        bodies.fill_gaps(sorted({(n.begin, n.end) for n in low}))
         try:
             return resolve_nodes(wanted, stored, bodies.read)
         except MissingNodeError as exc:
@@ -433,21 +439,26 @@ class IntegrityService:
     # --- pages for verifiers ------------------------------------------------------------------
 
     def leaf_hashes(self, org_id: str, start: int, end: int) -> list[bytes | None]:
-        """Leaf hashes of seq [start, end) recomputed from the stored bytes (None: no event)."""
+        """Leaf hashes of seq [start, end) recomputed from the stored bytes, or kept when the
+        event was purged (None: neither)."""
         _check_range(start, end)
         end = min(end, self.log_size(org_id))
         records = self._records(org_id, start, end)
         found = {r.seq: merkle.leaf_hash(r.body) for r in records if r.seq < end}
+        if len(found) < end - start:
+            kept = self.store.purged_leaves(org_id, [(start, end)])
+            found = {**kept, **found}
         return [found.get(seq) for seq in range(start, max(start, end))]
 
     def entries(self, org_id: str, start: int, end: int) -> EntriesPage:
         """Stored events with seq in [start, end) — whatever rows exist, in or beyond the tree —
-        and the stored hashes of the complete tiles inside the range."""
+        the kept leaf hashes of purged events, and the stored hashes of the complete tiles."""
         _check_range(start, end)
         records = self._records(org_id, start, end)
+        purged = self.store.purged_leaves(org_id, [(start, end)])
         first_tile = -(-start // TILE_WIDTH)
         tiles = self.store.stored_level(org_id, TILE_HEIGHT, first_tile, end // TILE_WIDTH)
-        return EntriesPage(self.log_size(org_id), records, tiles)
+        return EntriesPage(self.log_size(org_id), records, tiles, purged)
 
     def _records(self, org_id: str, start: int, end: int) -> list[EventRecord]:
         return self.store.events_in(org_id, [(start, end)])
@@ -465,24 +476,36 @@ def _check_range(start: int, end: int) -> None:
 
 
 class _BodyReader:
-    """Event bytes for `tiles.resolve_nodes`: the tiles a proof needs, read in one statement."""
+    """Leaf hashes for `tiles.resolve_nodes`: the tiles a proof needs, read in one statement,
+    and the kept hashes of purged events only where an event is missing."""
 
     def __init__(self, store: ServiceStore, org_id: str) -> None:
         self._store = store
         self._org_id = org_id
         self._bodies: dict[int, bytes] = {}
+        self._purged: dict[int, bytes] = {}
 
     def prefetch(self, ranges: Sequence[tuple[int, int]]) -> None:
         """Read the events of these seq ranges at once."""
         for record in self._store.events_in(self._org_id, ranges):
             self._bodies[record.seq] = record.body
 
+    def fill_gaps(self, ranges: Iterable[tuple[int, int]]) -> None:
+        """Read the kept leaf hashes of ranges that lack an event (purged by retention)."""
+        gaps = [(b, e) for b, e in ranges if any(s not in self._bodies for s in range(b, e))]
+        if gaps:
+            self._purged.update(self._store.purged_leaves(self._org_id, gaps))
+
+    def _leaf(self, seq: int) -> bytes | None:
+        body = self._bodies.get(seq)
+        return merkle.leaf_hash(body) if body is not None else self._purged.get(seq)
+
     def read(self, begin: int, end: int) -> list[bytes]:
-        """Bytes of seq begin, begin+1, … up to `end` or the first missing event."""
-        bodies: list[bytes] = []
-        while begin + len(bodies) < end and begin + len(bodies) in self._bodies:
-            bodies.append(self._bodies[begin + len(bodies)])
-        return bodies
+        """Leaf hashes of seq begin, begin+1, … up to `end` or the first unknown leaf."""
+        leaves: list[bytes] = []
+        while begin + len(leaves) < end and (leaf := self._leaf(begin + len(leaves))) is not None:
+            leaves.append(leaf)
+        return leaves
 
     def body(self, seq: int) -> bytes | None:
         """The bytes of `seq`, if a read covered it."""

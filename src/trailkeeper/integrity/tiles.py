@@ -3,7 +3,8 @@
 A store keeps only complete subtrees of height >= TILE_HEIGHT (about one row per 8 events) plus
 each organization's frontier. A proof node below that height spans at most 2**TILE_HEIGHT leaves,
 and is recomputed from the stored event bytes of its tile: leaf hashes always come from the bytes
-actually served, so an event edited in the database can never still verify.
+actually served, so an event edited in the database can never still verify. The one exception is
+an event retention purged: its leaf hash, kept when it was deleted, stands in for its bytes.
 """
 
 from __future__ import annotations
@@ -74,12 +75,13 @@ def subtree_from_leaves(node: NodeID, leaf_hashes: Sequence[bytes], first_leaf: 
 def resolve_nodes(
     needed: Iterable[NodeID],
     stored: Mapping[NodeID, bytes],
-    read_bodies: Callable[[int, int], Sequence[bytes]],
+    read_leaves: Callable[[int, int], Sequence[bytes]],
 ) -> dict[NodeID, bytes]:
     """Hashes of every needed node: stored ones as given, low ones recomputed tile by tile.
 
-    `read_bodies(begin, end)` returns the stored bytes of events with seq in [begin, end) (fewer
-    at the end of the log).
+    `read_leaves(begin, end)` returns the leaf hashes of seq begin, begin+1, … (fewer at the end
+    of the log or at the first leaf it cannot know): recomputed from the stored event bytes, or
+    the hash kept when retention purged the event.
     """
     result: dict[NodeID, bytes] = {}
     tiles: dict[tuple[int, int], list[bytes]] = {}
@@ -93,7 +95,7 @@ def resolve_nodes(
             continue
         begin, end = tile_of(node)
         if (begin, end) not in tiles:
-            tiles[(begin, end)] = [leaf_hash(b) for b in read_bodies(begin, end)]
+            tiles[(begin, end)] = list(read_leaves(begin, end))
         result[node] = subtree_from_leaves(node, tiles[(begin, end)], begin)
     return result
 

@@ -292,16 +292,24 @@ class ProofClient:
         return self._get("entries", start=start, end=end)
 
 
+def _feed_entry(auditor: LogAuditor, entry: Mapping[str, Any]) -> None:
+    if "event" not in entry:  # a purged event: only its kept leaf hash (older servers: none)
+        auditor.feed_purged(int(entry["seq"]), base64.b64decode(entry["leaf_hash"]))
+        return
+    columns = EventColumns(
+        event_id=entry["id"],
+        date_create=entry["date_create"],
+        action=entry["action"],
+        actor_id=entry["actor_id"],
+        entity_id=entry["entity_id"],
+    )
+    auditor.feed(int(entry["seq"]), base64.b64decode(entry["event"]), columns)
+
+
 def _feed_page(auditor: LogAuditor, page: Mapping[str, Any], tiles: dict[int, bytes]) -> int:
-    for entry in page["entries"]:
-        columns = EventColumns(
-            event_id=entry["id"],
-            date_create=entry["date_create"],
-            action=entry["action"],
-            actor_id=entry["actor_id"],
-            entity_id=entry["entity_id"],
-        )
-        auditor.feed(int(entry["seq"]), base64.b64decode(entry["event"]), columns)
+    rows = [*page["entries"], *page.get("purged", [])]
+    for entry in sorted(rows, key=lambda row: int(row["seq"])):
+        _feed_entry(auditor, entry)
     for tile in page["tiles"]:
         tiles[int(tile["index"])] = base64.b64decode(tile["hash"])
     return len(page["entries"])

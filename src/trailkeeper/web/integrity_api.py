@@ -101,7 +101,8 @@ def get_consistency(service: IntegrityService, org_id: str, params: Mapping[str,
 
 
 def get_leaves(service: IntegrityService, org_id: str, params: Mapping[str, str]) -> Any:
-    """`?start=S&end=E`: leaf hashes recomputed from the stored bytes (null: no event)."""
+    """`?start=S&end=E`: leaf hashes recomputed from the stored bytes, or kept for a purged
+    event (null: neither)."""
     start, end = _number(params, "start"), _number(params, "end")
     hashes = service.leaf_hashes(org_id, start, end)
     return {
@@ -112,7 +113,8 @@ def get_leaves(service: IntegrityService, org_id: str, params: Mapping[str, str]
 
 
 def get_entries(service: IntegrityService, org_id: str, params: Mapping[str, str]) -> Any:
-    """`?start=S&end=E`: stored events (bytes and index columns) and tile hashes."""
+    """`?start=S&end=E`: stored events (bytes and index columns), tile hashes, and the kept leaf
+    hashes of purged events."""
     page = service.entries(org_id, _number(params, "start"), _number(params, "end"))
     return {
         "ok": True,
@@ -130,6 +132,7 @@ def get_entries(service: IntegrityService, org_id: str, params: Mapping[str, str
             for r in page.records
         ],
         "tiles": [{"index": i, "hash": _b64(h)} for i, h in sorted(page.tiles.items())],
+        "purged": [{"seq": s, "leaf_hash": _b64(h)} for s, h in sorted(page.purged.items())],
     }
 
 
