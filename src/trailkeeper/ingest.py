@@ -1,7 +1,8 @@
 """Ingest: a payload becomes validated events, appended durably; rejects are reported per event.
 
 Both edges use this one path: the HTTP ingest API, the `trailkeeper ingest` command and the
-in-process `Recorder`.
+in-process `Recorder`. An organization whose recording is paused has its events refused here
+(`LoggingPaused`, retryable) before anything is stored.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import orjson
 from trailkeeper.catalog import Catalog
 from trailkeeper.errors import InvalidPayload
 from trailkeeper.events import PreparedEvent
+from trailkeeper.integrity.pauses import PauseGate
 from trailkeeper.storage.base import EventStore
 from trailkeeper.validation import EventRejected, LocationResolver, prepare_event
 
@@ -86,6 +88,7 @@ class Ingestor:
         self._resolve = resolve
         self._max_event_bytes = max_event_bytes
         self._clock = clock
+        self.pauses = PauseGate(store)
 
     def prepare(
         self, items: Iterable[object], org_scope: str | None = None
@@ -110,13 +113,26 @@ class Ingestor:
         return prepared, rejected
 
     def ingest(self, items: Sequence[object], org_scope: str | None = None) -> IngestReport:
-        """Validate and durably store a batch; returns only after the commit."""
-        prepared, rejected = self.prepare(items, org_scope)
-        return self.commit(prepared, rejected)
+        """Validate and durably store a batch; returns only after the commit.
 
-    def commit(self, prepared: Sequence[PreparedEvent], rejected: list[Rejection]) -> IngestReport:
-        """Durably store validated events and report on the whole batch."""
+        Without `org_scope` the caller is trusted (in-process): the log's own events about
+        itself (purges, key changes, pause and resume) pass even a paused organization.
+        """
+        prepared, rejected = self.prepare(items, org_scope)
+        return self.commit(prepared, rejected, own_allowed=org_scope is None)
+
+    def commit(
+        self,
+        prepared: Sequence[PreparedEvent],
+        rejected: list[Rejection],
+        *,
+        own_allowed: bool = False,
+    ) -> IngestReport:
+        """Durably store validated events and report on the whole batch (`LoggingPaused`, and
+        nothing stored, if one is for an organization whose recording is paused)."""
+        self.pauses.check(prepared, own_allowed=own_allowed)
         outcomes = self._store.append(prepared)
+        self.pauses.note_committed(prepared)
         report = IngestReport(rejected=rejected)
         for outcome in outcomes:
             report.accepted.append(outcome.id)

@@ -2,7 +2,9 @@
 
 A message is acknowledged only after the append holding its events has committed, so a crash at
 any point leaves it in the stream to be redelivered; an event sent without an id gets one derived
-from its message, so a redelivered copy is recognized by the store and not stored twice.
+from its message, so a redelivered copy is recognized by the store and not stored twice. A message
+for an organization whose recording is paused is parked: held unacknowledged (in progress, which
+spends none of its deliveries) until the pause ends, while other organizations' messages flow.
 """
 
 from __future__ import annotations
@@ -131,6 +133,8 @@ class IngestWorker:
         self._identity = ""
         self._idle_fetches = 0
         self._stop = asyncio.Event()
+        self._parked: list[Msg] = []  # messages of paused organizations, held unacknowledged
+        self._parked_held = 0.0
         self.counters = WorkerCounters()
 
     async def run(self, stop: asyncio.Event) -> WorkerCounters:
@@ -141,7 +145,8 @@ class IngestWorker:
         reported = (time.monotonic(), 0)
         try:
             while not stop.is_set():
-                groups = self._groups(await self._fetch(sub))
+                ready = await self._unpark()
+                groups = self._groups([*ready, *await self._fetch(sub)])
                 held_since = time.monotonic()
                 for n, group in enumerate(groups):
                     if time.monotonic() - held_since > self._ack_wait_s / 3:
@@ -150,6 +155,7 @@ class IngestWorker:
                     await self._commit(group)
                 reported = self._report(reported)
         finally:
+            await self._release(self._parked)
             await sub.unsubscribe()
         log.info("ingest worker stopped: %s", self.counters.summary())
         return self.counters
@@ -203,6 +209,39 @@ class IngestWorker:
             self._events_per_message = 0.9 * average + 0.1 * events
         return groups
 
+    # --- organizations whose recording is paused --------------------------------------------
+
+    async def _paused_orgs(self) -> set[str]:
+        return set(await asyncio.to_thread(self._ingestor.pauses.pauses))
+
+    async def _park_paused(self, msgs: Sequence[Msg]) -> list[Msg]:
+        """The messages to commit now; those of paused organizations are parked."""
+        paused = await self._paused_orgs()
+        if not paused:
+            return list(msgs)
+        if not self._parked:
+            self._parked_held = time.monotonic()
+        parked = [m for m in msgs if self._names.org_of(m.subject) in paused]
+        if parked:
+            log.info("recording paused: %d messages parked until it resumes", len(parked))
+            # A copy redelivered meanwhile replaces the parked one (whose ack is void now).
+            again = {m.metadata.sequence.stream for m in parked}
+            self._parked = [m for m in self._parked if m.metadata.sequence.stream not in again]
+        self._parked.extend(parked)
+        return [m for m in msgs if self._names.org_of(m.subject) not in paused]
+
+    async def _unpark(self) -> list[Msg]:
+        """Parked messages whose organization resumed; the others' ack_wait is restarted."""
+        if not self._parked:
+            return []
+        paused = await self._paused_orgs()
+        ready = [m for m in self._parked if self._names.org_of(m.subject) not in paused]
+        self._parked = [m for m in self._parked if self._names.org_of(m.subject) in paused]
+        if self._parked and time.monotonic() - self._parked_held > self._ack_wait_s / 3:
+            await self._hold(self._parked)
+            self._parked_held = time.monotonic()
+        return ready
+
     # --- validation and commit ------------------------------------------------------------
 
     def _prepare(self, msgs: Sequence[Msg]) -> Chunk:
@@ -248,6 +287,9 @@ class IngestWorker:
     async def _commit(self, msgs: Sequence[Msg]) -> None:
         # One step at a time, in stream order. Overlapping validation with the previous append
         # measured slower: the append then waits for the GIL after every SQLite step.
+        msgs = await self._park_paused(msgs)
+        if not msgs:
+            return
         chunk = await asyncio.to_thread(self._prepare, msgs)
         outcomes = await self._append(chunk)
         if outcomes is None:

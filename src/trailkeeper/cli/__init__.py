@@ -16,6 +16,7 @@ from trailkeeper.cli.detect import anomaly
 from trailkeeper.cli.directory import org, token, workspace
 from trailkeeper.cli.ingest import ingest
 from trailkeeper.cli.integrity import checkpoint, export, keys, monitor, verify
+from trailkeeper.cli.logging_cmd import logging_group
 from trailkeeper.cli.ops import copy, retention
 from trailkeeper.cli.serve import demo, migrate, serve
 from trailkeeper.cli.settings import settings
@@ -67,6 +68,7 @@ for command in (
     settings,
     copy,
     retention,
+    logging_group,
     bench,
     keys,
     checkpoint,

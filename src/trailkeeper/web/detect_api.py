@@ -67,6 +67,7 @@ def _invalidate(request: Request, org_id: str) -> None:
 def store_signals(services: Services, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
     """Authorize, validate each signal and keep the valid ones."""
     grant = services.grant(bearer_token(headers), WRITE_SCOPE)
+    services.ingestor.pauses.check_org(grant.org_id)  # recording paused: retry later
     items = parse_batch(body, max_events=services.settings.max_batch_events)
     now = int(services.clock())
     kept, rejected = [], []

@@ -31,6 +31,7 @@ ERROR_TABLE: tuple[tuple[type[errors.TrailkeeperError], int, str], ...] = (
     (errors.InvalidPayload, 400, "invalid_payload"),
     (errors.NotFound, 404, "not_found"),
     (errors.Conflict, 409, "already_exists"),
+    (errors.ServiceUnavailable, 503, "service_unavailable"),
     (errors.StorageError, 503, "service_unavailable"),
 )
 
@@ -62,7 +63,7 @@ def response_for(exc: Exception) -> Response:
 
 
 def _known(exc: Exception, status: int, code: str) -> Response:
-    if isinstance(exc, errors.RateLimited):
+    if isinstance(exc, errors.RateLimited | errors.ServiceUnavailable):
         return error_response(code, status, headers={"Retry-After": str(exc.retry_after_s)})
     if isinstance(exc, errors.MissingScope):
         return error_response(code, status, {"needed": exc.needed, "provided": exc.provided})

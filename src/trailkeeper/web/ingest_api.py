@@ -42,6 +42,7 @@ def validate_sync(
 ) -> tuple[list[PreparedEvent], list[Rejection]]:
     """Authorize, parse and validate one batch (CPU-bound Python)."""
     grant = services.grant(bearer_token(headers), WRITE_SCOPE)
+    services.ingestor.pauses.check_org(grant.org_id)  # recording paused: retry later
     items = parse_batch(body, max_events=services.settings.max_batch_events)
     return services.ingestor.prepare(items, org_scope=grant.org_id)
 
