@@ -5,6 +5,7 @@ again after the resume, and the pause itself in the verified Merkle chain."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -203,6 +204,24 @@ def test_a_paused_interval_is_in_the_verified_chain(operator: Operator, tmp_path
     found = [orjson.loads(line)["action"] for line in lines]
     assert found.index("audit_logging_paused") == 21  # key created, 20 events, then the pause
     assert found.index("audit_logging_resumed") == 22
+    assert re.search(
+        r"^INFO recording was paused from \S+Z \(seq 21\) to \S+Z \(seq 22\): events sent"
+        r" meanwhile were refused, not stored$",
+        report.render(),
+        re.MULTILINE,
+    )
+
+
+def test_verify_says_when_recording_is_paused_still(operator: Operator, tmp_path: Path) -> None:
+    assert operator.run("keys", "generate").exit_code == 0
+    operator.add(3)
+    assert operator.run("logging", "pause", "--org", ORG).exit_code == 0
+    assert operator.run("checkpoint").exit_code == 0
+    assert operator.run("export", "--org", ORG, "--out", str(tmp_path / "b")).exit_code == 0
+    report = verify_bundle(tmp_path / "b")
+    assert report.ok
+    assert "INFO recording is paused since " in report.render()
+    assert "(seq 4)" in report.render()
 
 
 # --- over HTTP: events and signals --------------------------------------------------------------

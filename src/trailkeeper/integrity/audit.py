@@ -9,6 +9,7 @@ authenticated against the signed root and the reader's own leaf ledger.
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ from trailkeeper.integrity.tiles import TILE_HEIGHT, TILE_WIDTH
 
 HASH = merkle.HASH_SIZE
 PURGE_MARKER = b'"action":"audit_logs_purged"'
+PAUSE_MARKERS = (b'"action":"audit_logging_paused"', b'"action":"audit_logging_resumed"')
 MAX_NAMED = 50  # events named one by one in a report; beyond that, counted
 
 
@@ -184,6 +186,7 @@ class LogAuditor:
         self._declared_purged = 0
         self._kept = 0
         self._beyond = 0
+        self._pauses = PauseLog()
 
     # --- feeding ------------------------------------------------------------------------------
 
@@ -193,6 +196,8 @@ class LogAuditor:
             return
         if PURGE_MARKER in body:
             self._declared_purged += _purged_count(body)
+        if any(marker in body for marker in PAUSE_MARKERS):
+            self._pauses.note(seq, body)
         if columns is not None:
             problem = column_mismatch(body, columns)
             if problem:
@@ -266,6 +271,7 @@ class LogAuditor:
         tiles = [self._tile(t) for t in range(self.size // TILE_WIDTH)]
         levels = _upper_levels(tiles)
         self._account_for_missing()
+        self.report.findings.extend(self._pauses.findings())
         for size, root in sorted(self._checks.items()):
             self._check_root_at(size, root, levels)
         if self._root_at(self.size, levels) == self.root:
@@ -437,6 +443,46 @@ def _runs(seqs: Sequence[int]) -> list[tuple[int, int]]:
         else:
             runs.append((seq, seq))
     return runs
+
+
+class PauseLog:
+    """The intervals an operator paused recording, as the log's own events tell them."""
+
+    def __init__(self) -> None:
+        self._open: tuple[int, int] | None = None  # (seq, date_create) of an unresumed pause
+        self._closed: list[tuple[int, int, int, int]] = []
+
+    def note(self, seq: int, body: bytes) -> None:
+        """A fed `audit_logging_paused` or `audit_logging_resumed` event."""
+        try:
+            event = orjson.loads(body)
+            action, when = event.get("action"), int(event.get("date_create", 0))
+        except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError):
+            return
+        if action == "audit_logging_paused" and self._open is None:
+            self._open = (seq, when)
+        elif action == "audit_logging_resumed" and self._open is not None:
+            self._closed.append((*self._open, seq, when))
+            self._open = None
+
+    def findings(self) -> list[Finding]:
+        """One info line per pause: when recording stopped, and when it started again."""
+        lines = [
+            Finding(
+                "info",
+                f"recording was paused from {_utc(began)} (seq {first}) to {_utc(ended)}"
+                f" (seq {last}): events sent meanwhile were refused, not stored",
+            )
+            for first, began, last, ended in self._closed
+        ]
+        if self._open is not None:
+            seq, began = self._open
+            lines.append(Finding("info", f"recording is paused since {_utc(began)} (seq {seq})"))
+        return lines
+
+
+def _utc(stamp: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
 
 
 def _purged_count(body: bytes) -> int:
