@@ -8,7 +8,7 @@ platform's services, holding a token with `auditlogs:write`.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -16,7 +16,13 @@ import orjson
 
 from trailkeeper.catalog import Catalog, load_catalog
 from trailkeeper.directory.locations import LocationIndex
-from trailkeeper.errors import InvalidPayload
+from trailkeeper.errors import (
+    InvalidAuthentication,
+    InvalidPayload,
+    RateLimited,
+    ServiceUnavailable,
+    StorageError,
+)
 from trailkeeper.ingest import Ingestor, IngestReport
 from trailkeeper.storage import open_store
 from trailkeeper.storage.base import Store
@@ -79,11 +85,52 @@ class Recorder:
         return self._ingestor.ingest([dict(e) for e in events])
 
 
+BACKOFF_S = 0.2
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def _retry_after(response: httpx.Response, default_s: float) -> float:
+    """The server's `Retry-After` in seconds (bounded to an hour), or `default_s`."""
+    try:
+        return min(max(float(response.headers["Retry-After"]), 0.0), 3600.0)
+    except (KeyError, ValueError):
+        return default_s
+
+
+def _report_or_raise(response: httpx.Response) -> dict[str, Any]:
+    """The ingest report of a committed batch, or the error the refusal stands for."""
+    try:
+        result = response.json()
+    except ValueError:
+        result = None
+    if not isinstance(result, dict):
+        raise StorageError(f"ingest answered {response.status_code} without a JSON report")
+    if response.status_code < 400 or "accepted" in result:
+        return result
+    error = str(result.get("error", response.status_code))
+    wait = int(_retry_after(response, 1.0))
+    if response.status_code == 429:
+        raise RateLimited(wait)
+    if response.status_code == 503:
+        raise ServiceUnavailable(f"ingest refused for now: {error}", wait)
+    if response.status_code in (401, 403):
+        raise InvalidAuthentication(f"ingest refused: {error}")
+    if response.status_code >= 500:
+        raise StorageError(f"ingest failed: {error}")
+    raise InvalidPayload(f"ingest refused: {error}")
+
+
 class IngestClient:
     """Posts batches to a Trailkeeper server's `POST /ingest/v1/events`."""
 
     def __init__(
-        self, base_url: str, token: str, *, timeout_s: float = 30.0, retries: int = 3
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout_s: float = 30.0,
+        retries: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._client = httpx.Client(
             base_url=base_url.rstrip("/"),
@@ -91,33 +138,40 @@ class IngestClient:
             headers={"Authorization": f"Bearer {token}"},
         )
         self._retries = retries
+        self._sleep = sleep
 
     def send(self, events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """Send a batch; returns the server's report once the batch is durably committed.
 
-        Transport errors, 429 and 5xx are retried; give every event an `id` so a retry after
-        a lost answer cannot store an event twice.
+        Transport errors, 429 and 5xx are retried (after `Retry-After` when the server gives
+        one); give every event an `id` so a retry after a lost answer cannot store an event twice.
+        A refusal raises what it means: `RateLimited` or `ServiceUnavailable` (retry later, the
+        batch was not stored), `InvalidAuthentication`, or `InvalidPayload`.
         """
         body = orjson.dumps(list(events))
         for attempt in range(self._retries + 1):
+            last = attempt == self._retries
             try:
                 response = self._client.post(
                     "/ingest/v1/events", content=body, headers={"Content-Type": "application/json"}
                 )
             except httpx.TransportError:
-                if attempt == self._retries:
+                if last:
                     raise
-                time.sleep(0.2 * 2**attempt)
+                self._sleep(BACKOFF_S * 2**attempt)
                 continue
-            if response.status_code in (429, 500, 502, 503, 504) and attempt < self._retries:
-                time.sleep(float(response.headers.get("Retry-After", 0.2 * 2**attempt)))
+            if response.status_code in RETRYABLE_STATUSES and not last:
+                self._sleep(_retry_after(response, BACKOFF_S * 2**attempt))
                 continue
-            result: dict[str, Any] = response.json()
-            if response.status_code >= 400 and "accepted" not in result:
-                raise InvalidPayload(f"ingest refused: {result.get('error', response.status_code)}")
-            return result
-        raise InvalidPayload("ingest failed after retries")  # pragma: no cover - loop returns
+            return _report_or_raise(response)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
+
+    def __enter__(self) -> IngestClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
