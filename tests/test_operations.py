@@ -123,7 +123,7 @@ def test_copy_moves_everything_byte_identical(ops_store: Store, tmp_path: Path) 
     target.migrate()
     report = copy_store(ops_store, target)
     assert report.total_events == ops_store.count_events(ORG)
-    assert (report.organizations, report.workspaces, report.tokens) == (1, 1, 1)
+    assert [report.counts[k] for k in ("organizations", "workspaces", "tokens")] == [1, 1, 1]
     assert target.events_from(ORG, 0, 1000) == ops_store.events_from(ORG, 0, 1000)
     assert target.tree_state(ORG) == ops_store.tree_state(ORG)
     assert [t.token_hash for t in target.list_tokens()] == [
@@ -140,14 +140,19 @@ def test_copy_refuses_a_target_that_already_has_the_log(ops_store: Store, tmp_pa
         copy_store(ops_store, target)
 
 
-def test_copy_refuses_a_purged_log(ops_store: Store, tmp_path: Path) -> None:
-    recorder = seeded(ops_store, [100, 1])
+def test_copy_moves_a_purged_log_with_its_kept_leaf_hashes(
+    ops_store: Store, tmp_path: Path
+) -> None:
+    recorder = seeded(ops_store, [100, 1, 90])  # seq 0 and 2 expire: a hole, not a prefix
     set_policy(ops_store, recorder, ORG, 30)
     enforce(ops_store, recorder, NOW)
     target = open_store(f"sqlite:///{tmp_path / 'copy.db'}")
     target.migrate()
-    with pytest.raises(StorageError, match="purged"):
-        copy_store(ops_store, target)
+    report = copy_store(ops_store, target)
+    assert report.purged == {ORG: 2}
+    assert target.tree_state(ORG) == ops_store.tree_state(ORG)
+    assert target.purged_leaves(ORG, [(0, 10)]) == ops_store.purged_leaves(ORG, [(0, 10)])
+    assert target.retention_policies() == {ORG: 30}
 
 
 def test_copy_command_from_sqlite_to_postgres(tmp_path: Path, postgres_schema_url: str) -> None:
@@ -159,7 +164,8 @@ def test_copy_command_from_sqlite_to_postgres(tmp_path: Path, postgres_schema_ur
     seeded(source, list(range(50)))
     result = CliRunner().invoke(cli, ["copy", "--from", source_url, "--to", postgres_schema_url])
     assert result.exit_code == 0, result.output
-    assert "50 events; every event verified byte-identical" in result.stdout
+    assert "copied 50 events of 1 organizations; every event verified" in result.stdout
+    assert "organizations: 1\nworkspaces: 1\n" in result.stdout
     target = open_store(postgres_schema_url)
     assert target.events_from(ORG, 0, 100) == source.events_from(ORG, 0, 100)
     target.close()

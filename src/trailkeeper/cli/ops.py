@@ -11,29 +11,44 @@ from trailkeeper.cli.context import migrated_store, settings_from_env
 from trailkeeper.recorder import Recorder
 from trailkeeper.retention import enforce, set_policy
 from trailkeeper.storage import open_store
-from trailkeeper.transfer import copy_store
+from trailkeeper.storage.base import Store
+from trailkeeper.transfer import CopyReport, copy_store
 
 
 @click.command("copy")
 @click.option("--from", "source_url", required=True, help="Source database URL.")
 @click.option("--to", "target_url", required=True, help="Target database URL (its logs empty).")
 def copy(source_url: str, target_url: str) -> None:
-    """Copy a whole store (e.g. SQLite to PostgreSQL), verifying every event arrived identical."""
+    """Copy a whole store (e.g. SQLite to PostgreSQL) and verify it.
+
+    Moves the directory, users, apps, installations and tokens (as hashes), signing keys and
+    checkpoints, shared secrets (cursors stay valid), detection controls, snapshots and signals,
+    logging pauses, consumer positions, and every log byte for byte (purged stretches as their
+    kept leaf hashes; each Merkle tree is checked). Not moved: authorization codes, sign-in
+    sessions and attempts, anomalies held back by shadow mode. Refused if the target already
+    has a log the source has, or a signing key of its own; stop servers on the source first.
+    """
     source, target = open_store(source_url), open_store(target_url)
-    source.migrate()
-    target.migrate()
-    total = sum(source.count_events(org) for org in source.organizations_with_events())
-    with click.progressbar(length=total, label="copying events", file=sys.stderr) as bar:
-
-        def advance(count: int) -> None:
-            bar.update(count)
-
-        report = copy_store(source, target, advance)
+    try:
+        source.migrate()
+        target.migrate()
+        report = _copy_with_progress(source, target)
+    finally:
+        source.close()
+        target.close()
+    for kind, count in report.counts.items():
+        click.echo(f"{kind}: {count}")
+    click.echo(f"kept leaf hashes of purged events: {report.total_purged}")
     click.echo(
-        f"copied {report.organizations} organizations, {report.workspaces} workspaces, "
-        f"{report.tokens} tokens, {report.total_events} events; every event verified "
-        "byte-identical"
+        f"copied {report.total_events} events of {len(report.events)} organizations; every "
+        "event verified byte-identical, every Merkle tree identical"
     )
+
+
+def _copy_with_progress(source: Store, target: Store) -> CopyReport:
+    total = sum(source.count_events(org) for org in source.organizations_with_events())
+    with click.progressbar(length=total, label="copying logs", file=sys.stderr) as bar:
+        return copy_store(source, target, bar.update)
 
 
 @click.group()

@@ -42,12 +42,20 @@ def advance_tree(
     `expected_size` is the organization's event count before these: a frontier that disagrees
     means the stored tree and the log have diverged, which must never be papered over.
     """
+    return advance_tree_leaves(frontier, (leaf_hash(body) for body in bodies), expected_size)
+
+
+def advance_tree_leaves(
+    frontier: bytes | None, leaf_hashes: Iterable[bytes], expected_size: int
+) -> TreeAdvance:
+    """`advance_tree` from leaf hashes: how a copy rebuilds the tree over purged events, whose
+    kept leaf hashes stand in for their bytes."""
     tree = CompactRange.from_bytes(frontier) if frontier else CompactRange()
     if tree.size != expected_size:
         raise TreeStateError(f"tree has {tree.size} leaves but the log has {expected_size} events")
     kept: list[StoredNode] = []
-    for body in bodies:
-        for node, value in tree.append(leaf_hash(body)):
+    for leaf in leaf_hashes:
+        for node, value in tree.append(leaf):
             if is_stored(node):
                 kept.append((node.level, node.index, value))
     return TreeAdvance(tree.to_bytes(), kept)

@@ -59,6 +59,12 @@ class EventStore(Protocol):
         """
         ...
 
+    def import_purged_leaves(self, org_id: str, first_seq: int, hashes: Sequence[bytes]) -> None:
+        """Store kept leaf hashes of purged events (copying a store) and advance the tree over
+        them, as `import_events` does over event bytes: `first_seq` must be the organization's
+        count, else `StorageError`."""
+        ...
+
     def organizations_with_events(self) -> list[str]:
         """Ids of organizations that have at least one event."""
         ...
@@ -110,6 +116,10 @@ class PositionStore(Protocol):
 
     def set_position(self, consumer: str, org_id: str, next_seq: int) -> None:
         """Record that `consumer` has handled everything below `next_seq`."""
+        ...
+
+    def list_positions(self) -> list[tuple[str, str, int]]:
+        """Every recorded position: (consumer, org_id, next_seq), by consumer and organization."""
         ...
 
 
@@ -340,6 +350,15 @@ class DetectStore(Protocol):
         """Organizations that have signals kept."""
         ...
 
+    def signal_records(self, org_id: str, after_id: int, limit: int) -> list[tuple[int, int, str]]:
+        """Like `signals_after`, with when each arrived: (id, received_at, JSON text)."""
+        ...
+
+    def import_signals(self, org_id: str, records: Sequence[tuple[int, int, str]]) -> int:
+        """Keep signals under their original ids (copying a store; consumer positions name
+        them); ids given later continue above the largest. An id already kept is skipped."""
+        ...
+
     def purge_signals(self, before: int) -> int:
         """Drop signals received before `before` (Unix seconds)."""
         ...
@@ -350,6 +369,10 @@ class DetectStore(Protocol):
 
     def detect_snapshots(self, consumer: str) -> list[SnapshotRecord]:
         """Every snapshot a consumer saved, by organization."""
+        ...
+
+    def detect_snapshot_consumers(self) -> list[str]:
+        """The consumers that saved snapshots, by name."""
         ...
 
     def add_shadow_anomalies(self, org_id: str, bodies: Sequence[str], at: int) -> int:
@@ -408,6 +431,14 @@ class Store(
 
     def secret(self, name: str) -> bytes:
         """A random 32-byte secret shared by every process on this database (created on demand)."""
+        ...
+
+    def list_secrets(self) -> dict[str, bytes]:
+        """Every secret, by name (copying a store)."""
+        ...
+
+    def put_secret(self, name: str, value: bytes) -> None:
+        """Create or replace a secret (copying a store)."""
         ...
 
     def close(self) -> None:

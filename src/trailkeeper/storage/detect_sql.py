@@ -29,13 +29,19 @@ class DetectSQL:
         row = "(" + ", ".join([self.PH] * n_cols) + ")"
         return ", ".join([row] * n_rows)
 
-    def _insert_many(self, table: str, columns: str, rows: Sequence[tuple[object, ...]]) -> int:
+    def _insert_many(
+        self, table: str, columns: str, rows: Sequence[tuple[object, ...]], *, ids: bool = False
+    ) -> int:
+        """Multi-row INSERTs; with `ids`, rows carry their own identity ids (skipped if kept)."""
+        override = " OVERRIDING SYSTEM VALUE" if ids and self.PH == "%s" else ""
+        tail = " ON CONFLICT (id) DO NOTHING" if ids else ""
         done = 0
         for start in range(0, len(rows), ROWS_PER_INSERT):
             chunk = rows[start : start + ROWS_PER_INSERT]
             args = [value for row in chunk for value in row]
             done += self._execute(
-                f"INSERT INTO {table} ({columns}) VALUES {self._rows(len(chunk), len(chunk[0]))}",
+                f"INSERT INTO {table} ({columns}){override} "
+                f"VALUES {self._rows(len(chunk), len(chunk[0]))}{tail}",
                 args,
             )
         return done
@@ -80,6 +86,29 @@ class DetectSQL:
         """Organizations that have signals kept."""
         return [r[0] for r in self._query("SELECT DISTINCT org_id FROM detect_signals")]
 
+    def signal_records(self, org_id: str, after_id: int, limit: int) -> list[tuple[int, int, str]]:
+        """Like `signals_after`, with when each arrived: (id, received_at, JSON text)."""
+        rows = self._query(
+            f"SELECT id, received_at, body FROM detect_signals WHERE org_id = {self.PH} "
+            f"AND id > {self.PH} ORDER BY id LIMIT {self.PH}",
+            (org_id, after_id, limit),
+        )
+        return [(int(r[0]), int(r[1]), str(r[2])) for r in rows]
+
+    def import_signals(self, org_id: str, records: Sequence[tuple[int, int, str]]) -> int:
+        """Keep signals under their original ids; new signals then get larger ids (SQLite's
+        AUTOINCREMENT follows explicit ids; PostgreSQL's identity is moved past them)."""
+        if not records:
+            return 0
+        rows = [(sid, org_id, at, body) for sid, at, body in records]
+        done = self._insert_many("detect_signals", "id, org_id, received_at, body", rows, ids=True)
+        if self.PH == "%s":
+            self._execute(
+                "SELECT setval(pg_get_serial_sequence('detect_signals', 'id'), "
+                "(SELECT max(id) FROM detect_signals))"
+            )
+        return done
+
     def purge_signals(self, before: int) -> int:
         """Drop signals received before `before` (Unix seconds)."""
         return self._execute(f"DELETE FROM detect_signals WHERE received_at < {self.PH}", (before,))
@@ -106,6 +135,11 @@ class DetectSQL:
             (consumer,),
         )
         return [SnapshotRecord(r[0], int(r[1]), int(r[2]), int(r[3]), bytes(r[4])) for r in rows]
+
+    def detect_snapshot_consumers(self) -> list[str]:
+        """The consumers that saved snapshots, by name."""
+        rows = self._query("SELECT DISTINCT consumer FROM detect_snapshots ORDER BY consumer")
+        return [str(r[0]) for r in rows]
 
     # --- shadow mode --------------------------------------------------------------------------
 

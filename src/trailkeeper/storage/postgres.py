@@ -19,7 +19,7 @@ from psycopg_pool import ConnectionPool
 
 from trailkeeper.errors import StorageError
 from trailkeeper.events import AppendOutcome, EventRecord, PreparedEvent, StoredRow
-from trailkeeper.integrity.tiles import TreeAdvance, advance_tree
+from trailkeeper.integrity.tiles import TreeAdvance, advance_tree, advance_tree_leaves
 from trailkeeper.query import LogFilter, Position
 from trailkeeper.storage.accounts_sql import AccountsSQL
 from trailkeeper.storage.console_sql import (
@@ -44,6 +44,7 @@ EVENT_COLUMNS = "org_id, seq, id, date_create, action, actor_id, entity_id, body
 EVENT_TYPES = ["text", "int8", "text", "int8", "text", "text", "text", "bytea"]
 ID_TYPES = ["text", "text", "int8", "int8"]
 NODE_TYPES = ["text", "int4", "int8", "bytea"]
+LEAF_TYPES = ["text", "int8", "bytea"]
 # An event row as appended: its record, then the columns the console filters on.
 APPEND_COLUMNS = f"{EVENT_COLUMNS}, {CONSOLE_COLUMNS}"
 APPEND_TYPES = [*EVENT_TYPES, *CONSOLE_TYPES]
@@ -159,6 +160,19 @@ class PostgresStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL, ConsoleS
         )
         return bytes(self._query("SELECT value FROM secrets WHERE name = %s", (name,))[0][0])
 
+    def list_secrets(self) -> dict[str, bytes]:
+        """Every secret, by name."""
+        rows = self._query("SELECT name, value FROM secrets")
+        return {name: bytes(value) for name, value in rows}
+
+    def put_secret(self, name: str, value: bytes) -> None:
+        """Create or replace a secret."""
+        self._execute(
+            "INSERT INTO secrets (name, value) VALUES (%s, %s) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
+
     def close(self) -> None:
         """Close the pool and the writer connection."""
         self._pool.close()
@@ -212,11 +226,26 @@ class PostgresStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL, ConsoleS
         """Store events with their original sequence numbers, continuing each organization."""
         for timestamp in {month_partition(r.date_create).start for r in records}:
             self._ensure_partition(timestamp)
+        self._import(lambda conn: _import_records(conn, records))
+
+    def import_purged_leaves(self, org_id: str, first_seq: int, hashes: Sequence[bytes]) -> None:
+        """Store kept leaf hashes of purged events and advance the tree over them."""
+
+        def write(conn: psycopg.Connection[Any]) -> None:
+            tx = _AppendTransaction(conn, [])
+            tx.lock_heads([org_id])
+            check_continuation(org_id, tx.heads[org_id], range(first_seq, first_seq + len(hashes)))
+            tx.write_leaves(org_id, hashes)
+
+        self._import(write)
+
+    def _import(self, fn: Callable[[psycopg.Connection[Any]], None]) -> None:
+        """One import transaction on the writer connection, appends held off meanwhile."""
         conn = self._writer_conn()
         with self._committer.exclusive():
             try:
                 with conn.transaction():
-                    _import_records(conn, records)
+                    fn(conn)
             except psycopg.Error as exc:
                 raise StorageError(f"PostgreSQL import failed: {exc}") from exc
 
@@ -301,6 +330,13 @@ class PostgresStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL, ConsoleS
             (consumer, org_id, next_seq),
         )
 
+    def list_positions(self) -> list[tuple[str, str, int]]:
+        """Every recorded position: (consumer, org_id, next_seq)."""
+        rows = self._query(
+            "SELECT consumer, org_id, next_seq FROM consumer_positions ORDER BY consumer, org_id"
+        )
+        return [(str(c), str(o), int(n)) for c, o, n in rows]
+
 
 def _import_records(conn: psycopg.Connection[Any], records: Sequence[EventRecord]) -> None:
     by_org: dict[str, list[EventRecord]] = {}
@@ -359,6 +395,19 @@ class _AppendTransaction:
             cur.executemany(
                 "UPDATE org_heads SET next_seq = %s, frontier = %s WHERE org_id = %s", head_rows
             )
+
+    def write_leaves(self, org_id: str, hashes: Sequence[bytes]) -> None:
+        """COPY kept leaf hashes of a purged stretch in and advance the (locked) head over them."""
+        first = self.heads[org_id]
+        leaves = [(org_id, first + i, value) for i, value in enumerate(hashes)]
+        self._copy("purged_leaves", "org_id, seq, hash", LEAF_TYPES, leaves)
+        advance = advance_tree_leaves(self.frontiers[org_id], hashes, first)
+        nodes = [(org_id, level, index, value) for level, index, value in advance.nodes]
+        self._copy("merkle_nodes", "org_id, level, idx, hash", NODE_TYPES, nodes)
+        self.conn.execute(
+            "UPDATE org_heads SET next_seq = %s, frontier = %s WHERE org_id = %s",
+            (first + len(hashes), advance.frontier, org_id),
+        )
 
     def _advance(self, org_id: str) -> TreeAdvance:
         """The organization's Merkle frontier moved past this transaction's events."""
@@ -427,7 +476,7 @@ class _AppendTransaction:
         return AppendOutcome(event.id, seq, duplicate=False)
 
     def _copy(
-        self, table: str, columns: str, types: list[str], rows: list[tuple[object, ...]]
+        self, table: str, columns: str, types: list[str], rows: Sequence[tuple[object, ...]]
     ) -> None:
         if not rows:
             return

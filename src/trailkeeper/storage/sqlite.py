@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from trailkeeper.errors import StorageError
 from trailkeeper.events import AppendOutcome, EventRecord, PreparedEvent, StoredRow
-from trailkeeper.integrity.tiles import advance_tree
+from trailkeeper.integrity.tiles import TreeAdvance, advance_tree, advance_tree_leaves
 from trailkeeper.integrity.treehash import leaf_hash
 from trailkeeper.query import LogFilter, Position
 from trailkeeper.storage.accounts_sql import AccountsSQL
@@ -110,6 +110,13 @@ def _advance_head(
         bodies = [bytes(r[0]) for r in older] + bodies
         first_seq = 0
     advance = advance_tree(frontier, bodies, first_seq)
+    _store_advance(conn, org_id, first_seq + len(bodies), advance)
+
+
+def _store_advance(
+    conn: sqlite3.Connection, org_id: str, next_seq: int, advance: TreeAdvance
+) -> None:
+    """Keep the advanced tree's new nodes and move the organization's head to `next_seq`."""
     conn.executemany(
         "INSERT INTO merkle_nodes VALUES (?, ?, ?, ?)",
         [(org_id, level, index, value) for level, index, value in advance.nodes],
@@ -118,8 +125,22 @@ def _advance_head(
         "INSERT INTO org_heads (org_id, next_seq, frontier) VALUES (?, ?, ?) "
         "ON CONFLICT(org_id) DO UPDATE SET next_seq = excluded.next_seq, "
         "frontier = excluded.frontier",
-        (org_id, first_seq + len(bodies), advance.frontier),
+        (org_id, next_seq, advance.frontier),
     )
+
+
+def _import_leaves(
+    conn: sqlite3.Connection, org_id: str, first_seq: int, hashes: Sequence[bytes]
+) -> None:
+    """Kept leaf hashes of a copied purged stretch: stored, and the tree advanced over them."""
+    check_continuation(org_id, _head(conn, org_id), range(first_seq, first_seq + len(hashes)))
+    conn.executemany(
+        "INSERT INTO purged_leaves (org_id, seq, hash) VALUES (?, ?, ?)",
+        [(org_id, first_seq + i, value) for i, value in enumerate(hashes)],
+    )
+    row = conn.execute("SELECT frontier FROM org_heads WHERE org_id = ?", (org_id,)).fetchone()
+    advance = advance_tree_leaves(row[0] if row else None, hashes, first_seq)
+    _store_advance(conn, org_id, first_seq + len(hashes), advance)
 
 
 def _keep_purged_leaves(conn: sqlite3.Connection, org_id: str, cutoff: int) -> None:
@@ -292,6 +313,18 @@ class SQLiteStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL, ConsoleSQL
         rows = self._read("SELECT value FROM secrets WHERE name = ?", (name,))
         return bytes(rows[0][0]) if rows else self._write(get_or_create)
 
+    def list_secrets(self) -> dict[str, bytes]:
+        """Every secret, by name."""
+        return {name: bytes(value) for name, value in self._read("SELECT name, value FROM secrets")}
+
+    def put_secret(self, name: str, value: bytes) -> None:
+        """Create or replace a secret."""
+        self._execute(
+            "INSERT INTO secrets (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
+
     def close(self) -> None:
         """Close every connection this store opened (checkpointing the WAL first)."""
         if self._checkpointer is not None:
@@ -397,6 +430,10 @@ class SQLiteStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL, ConsoleSQL
         """Store events with their original sequence numbers, continuing each organization."""
         self._write(lambda conn: _import_records(conn, records))
 
+    def import_purged_leaves(self, org_id: str, first_seq: int, hashes: Sequence[bytes]) -> None:
+        """Store kept leaf hashes of purged events and advance the tree over them."""
+        self._write(lambda conn: _import_leaves(conn, org_id, first_seq, hashes))
+
     def tree_state(self, org_id: str) -> tuple[int, bytes | None]:
         """The organization's event count and serialized Merkle frontier."""
         rows = self._read("SELECT next_seq, frontier FROM org_heads WHERE org_id = ?", (org_id,))
@@ -443,6 +480,13 @@ class SQLiteStore(SQLDirectory, IntegritySQL, AccountsSQL, DetectSQL, ConsoleSQL
             "(consumer, org_id) DO UPDATE SET next_seq = excluded.next_seq",
             (consumer, org_id, next_seq),
         )
+
+    def list_positions(self) -> list[tuple[str, str, int]]:
+        """Every recorded position: (consumer, org_id, next_seq)."""
+        rows = self._read(
+            "SELECT consumer, org_id, next_seq FROM consumer_positions ORDER BY consumer, org_id"
+        )
+        return [(str(c), str(o), int(n)) for c, o, n in rows]
 
     # --- directory (SQLDirectory) ---------------------------------------------------------
 
