@@ -7,6 +7,7 @@ Pure functions of an observation and the state before it is learned; no I/O. Eac
 from __future__ import annotations
 
 from trailkeeper.detect.observation import Finding
+from trailkeeper.detect.sessions import fingerprint_changed, unexplained_move
 from trailkeeper.detect.state import LastLogin, SessionBinding, country_key, haversine_km
 from trailkeeper.detect.tuning import Check
 
@@ -51,13 +52,21 @@ def travel_kmh(last: LastLogin | None, c: Check) -> tuple[float, float] | None:
     return km / hours, km
 
 
+def _in_known_session(c: Check) -> bool:
+    """Is this a session the actor already used (a device moving between networks, not a new
+    sign-in)?"""
+    sid = c.obs.session_id
+    return sid is not None and c.actor.session(sid) is not None
+
+
 class IpAddressDetector:
     """`ip_address` (+`asn`): an address unexpected for this actor's token.
 
     Always: on an IOC list (`in-ioc-list`) or in a suspicious ASN (`asn`). Once the actor has a
     baseline, for an ASN new to it: a cloud ASN for an actor who does not use clouds
-    (`cloud-asn`), a VPN for one who does not use VPNs, or a new country that is rare in the
-    organization reached with a new client or at impossible speed (`new-asn`).
+    (`cloud-asn`), a VPN (or relay) signed into by an actor who used none in 30 days, or a new
+    country that is rare in the organization reached with a new client or at impossible speed
+    (`new-asn`).
     """
 
     name = "IpAddressDetector"
@@ -81,6 +90,8 @@ class IpAddressDetector:
         info, actor, now, recent = c.obs.ip_info, c.actor, c.obs.ts, c.params.recent_s
         if info.is_cloud and now - actor.cloud_ts > recent:
             return self._finding(c, ("ip_address",), ["cloud-asn", "new-asn"], 3.0)
+        if info.is_vpn and now - actor.vpn_ts > recent and not _in_known_session(c):
+            return self._finding(c, ("ip_address",), ["new-asn"], 2.0, vpn=1.0)
         new_country = bool(info.country) and not actor.countries.seen_within(
             country_key(info.country), now, recent
         )
@@ -163,15 +174,16 @@ class SessionFingerprintDetector:
 
     def _why(self, c: Check, b: SessionBinding) -> str | None:
         obs, p = c.obs, c.params
-        if obs.fingerprint and b.fingerprint and obs.fingerprint != b.fingerprint:
+        if fingerprint_changed(b, obs):
             return "fingerprint"
         if obs.ua and b.client and obs.client.key != b.client and obs.client.kind != "empty":
             return "client"
         asn = obs.ip_info.asn or 0
         if not asn or not b.asn or asn == b.asn:
             return None
-        if b.country and obs.ip_info.country and country_key(obs.ip_info.country) != b.country:
-            return "country"
+        moved = unexplained_move(b, obs, c.actor, p)
+        if moved is not None:
+            return moved
         if b.alt_asn == asn and obs.ts - b.alt_ts <= p.session_concurrency_s:
             return "concurrent"
         if obs.ts - b.first_ts > p.session_max_age_s:

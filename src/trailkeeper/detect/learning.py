@@ -10,6 +10,7 @@ from trailkeeper.detect.activity import HIGH_IMPACT, LOGIN, LOGIN_FAILED, LOGOUT
 from trailkeeper.detect.activity import is_admin_action as _is_admin
 from trailkeeper.detect.clients import stable_key
 from trailkeeper.detect.observation import Observation
+from trailkeeper.detect.sessions import follow, rebind_fingerprint
 from trailkeeper.detect.state import (
     HOUR_S,
     MAX_FINGERPRINTS,
@@ -108,6 +109,8 @@ def _learn_network(obs: Observation, actor: ActorState, org: OrgState) -> None:
         _observe(actor.countries, country_key(info.country), obs, org, "country")
     if info.is_cloud:
         actor.cloud_ts = obs.ts
+    if info.is_vpn:
+        actor.vpn_ts = obs.ts
 
 
 def _learn_client(obs: Observation, actor: ActorState, org: OrgState) -> None:
@@ -145,9 +148,11 @@ def _learn_session(obs: Observation, actor: ActorState) -> None:
                 client=obs.client.key if ua else 0,
                 first_ts=obs.ts,
                 last_asn=asn,
-                fingerprint=obs.fingerprint,
             ),
         )
+        binding = actor.sessions[sid]
+        rebind_fingerprint(binding, obs)
+        follow(binding, obs)
         return
     _move_session(binding, obs, asn, ip, ua)
 
@@ -163,8 +168,8 @@ def _move_session(b: SessionBinding, obs: Observation, asn: int, ip: str, ua: st
         b.alt_asn, b.alt_ts = b.last_asn, obs.ts  # the ASN we just left, and when
     if asn:
         b.last_asn = asn
-    if not b.fingerprint and obs.fingerprint:
-        b.fingerprint = obs.fingerprint
+    rebind_fingerprint(b, obs)
+    follow(b, obs)
     b.last_ts = max(b.last_ts, obs.ts)
 
 

@@ -23,7 +23,7 @@ from trailkeeper.detect.state import (
     VersionTable,
 )
 
-FORMAT = 1
+FORMAT = 2  # 2: value tables hold unsigned 32-bit triples; sessions carry travel fields
 
 
 def _values(v: RecentValues) -> list[Any]:
@@ -31,7 +31,7 @@ def _values(v: RecentValues) -> list[Any]:
 
 
 def _from_values(items: list[Any]) -> RecentValues:
-    return RecentValues(int(items[0]), array("d", items[1]))
+    return RecentValues(int(items[0]), array("I", (int(v) for v in items[1])))
 
 
 def actor_to_list(a: ActorState) -> list[Any]:
@@ -58,6 +58,7 @@ def actor_to_list(a: ActorState) -> list[Any]:
         None if a.admin_types is None else _values(a.admin_types),
         None if a.promoted is None else list(a.promoted),
         None if a.dedup is None else {k: list(v) for k, v in a.dedup.items()},
+        a.vpn_ts,
     ]
 
 
@@ -75,6 +76,7 @@ def actor_from_list(items: list[Any]) -> ActorState:
     a.admin_types = None if items[17] is None else _from_values(items[17])
     a.promoted = None if items[18] is None else (items[18][0], items[18][1])
     a.dedup = None if items[19] is None else {k: (v[0], v[1]) for k, v in items[19].items()}
+    a.vpn_ts = items[20]
     return a
 
 

@@ -36,15 +36,19 @@ def country_key(code: str | None) -> int:
 class RecentValues:
     """The top-k values of one family (ASN, country, client...) an actor used, space-saving.
 
-    Stored as one packed array of (key, last_seen, weight) triples; when full, a new value
-    replaces the one with the smallest decayed weight.
+    Stored as one packed array of unsigned 32-bit (key, last_seen, weight) triples: keys are
+    32-bit stable hashes, ASNs or country codes; times are whole Unix seconds; the decayed
+    weight is fixed-point (1/WEIGHT_ONE units). When full, a new value replaces the one with
+    the smallest decayed weight.
     """
 
     __slots__ = ("data", "k")
+    WEIGHT_ONE = 1024
+    MAX_WEIGHT = 0xFFFF_FFFF
 
-    def __init__(self, k: int, data: array[float] | None = None) -> None:
+    def __init__(self, k: int, data: array[int] | None = None) -> None:
         self.k = k
-        self.data = data if data is not None else array("d")
+        self.data = data if data is not None else array("I")
 
     def _find(self, key: float) -> int:
         data = self.data
@@ -56,26 +60,31 @@ class RecentValues:
     def last_seen(self, key: float) -> float | None:
         """When `key` was last observed, or None if it is not remembered."""
         i = self._find(key)
-        return None if i < 0 else self.data[i + 1]
+        return None if i < 0 else float(self.data[i + 1])
 
     def seen_within(self, key: float, now: float, window_s: float) -> bool:
         """Was `key` observed in the last `window_s` seconds?"""
         seen = self.last_seen(key)
         return seen is not None and now - seen <= window_s
 
+    def weight(self, i: int, now: float) -> float:
+        """The decayed weight of the triple at index `i`, as of `now`."""
+        return self.data[i + 2] / self.WEIGHT_ONE * decay(now - self.data[i + 1])
+
     def observe(self, key: float, now: float) -> bool:
         """Count one observation; True if the value was not remembered before."""
-        data = self.data
+        data, one = self.data, self.WEIGHT_ONE
         i = self._find(key)
         if i >= 0:
-            data[i + 2] = data[i + 2] * decay(now - data[i + 1]) + 1.0
-            data[i + 1] = max(data[i + 1], now)
+            grown = (self.weight(i, now) + 1.0) * one
+            data[i + 2] = min(int(grown), self.MAX_WEIGHT)
+            data[i + 1] = max(data[i + 1], int(now))
             return False
         if len(data) < 3 * self.k:
-            data.extend((key, now, 1.0))
+            data.extend((int(key), int(now), one))
             return True
-        weakest = min(range(0, len(data), 3), key=lambda j: data[j + 2] * decay(now - data[j + 1]))
-        data[weakest], data[weakest + 1], data[weakest + 2] = key, now, 1.0
+        weakest = min(range(0, len(data), 3), key=lambda j: self.weight(j, now))
+        data[weakest], data[weakest + 1], data[weakest + 2] = int(key), int(now), one
         return True
 
     def __len__(self) -> int:
@@ -83,7 +92,7 @@ class RecentValues:
 
     def keys(self) -> list[float]:
         """The remembered keys."""
-        return list(self.data[0::3])
+        return [float(k) for k in self.data[0::3]]
 
 
 class VersionTable:
@@ -208,12 +217,35 @@ def _number(index: int) -> property:
 class SessionBinding:
     """What a session was bound to when first seen, and how it moved since.
 
-    Numbers live in one packed array (a session costs ~250 bytes, not ~600); strings are
-    shared references (interned addresses, the parsed client's UA string).
+    Numbers live in one packed array (a session costs ~300 bytes, not ~700); strings are
+    shared references (interned addresses and fingerprints, the parsed client's UA string).
+    Besides the binding itself: the highest client version seen with the bound fingerprint
+    (`fp_version`, so a client upgrade can explain a new one), the last unexplained other
+    fingerprint (`other_fp`, reported once, not every day after), the last trustworthy position
+    (`pos_*`, for travel speed) and up to three more countries the session reached in an
+    explained way (`place1..3`).
     """
 
-    __slots__ = ("fingerprint", "ip", "nums", "prev_ip", "prev_ua", "ua")
-    FIELDS = ("asn", "country", "client", "first_ts", "last_ts", "alt_asn", "alt_ts", "last_asn")
+    __slots__ = ("fingerprint", "ip", "nums", "other_fp", "prev_ip", "prev_ua", "ua")
+    FIELDS = (
+        "asn",
+        "country",
+        "client",
+        "first_ts",
+        "last_ts",
+        "alt_asn",
+        "alt_ts",
+        "last_asn",
+        "fp_version",
+        "pos_lat",
+        "pos_lon",
+        "pos_ts",
+        "pos_km",
+        "place1",
+        "place2",
+        "place3",
+    )
+    PLACES = (13, 14, 15)
 
     asn = _number(0)
     country = _number(1)
@@ -223,6 +255,11 @@ class SessionBinding:
     alt_asn = _number(5)
     alt_ts = _number(6)
     last_asn = _number(7)
+    fp_version = _number(8)
+    pos_lat = _number(9)
+    pos_lon = _number(10)
+    pos_ts = _number(11)
+    pos_km = _number(12)
 
     def __init__(
         self,
@@ -237,18 +274,44 @@ class SessionBinding:
         fingerprint: str = "",
     ) -> None:
         self.nums = array("d", (asn, country, client, first_ts, first_ts, 0, 0, last_asn))
+        self.nums.extend([0.0] * (len(self.FIELDS) - 8))
         self.ip, self.ua, self.prev_ip, self.prev_ua = ip, ua, "", ""
-        self.fingerprint = fingerprint
+        self.fingerprint, self.other_fp = fingerprint, ""
+
+    def has_place(self, country: float) -> bool:
+        """Has the session been in this country (bound there, or reached it explainably)?"""
+        nums = self.nums
+        return country == nums[1] or any(nums[i] == country for i in self.PLACES)
+
+    def add_place(self, country: float) -> None:
+        """Remember a country the session reached (the oldest of three is forgotten)."""
+        if not country or self.has_place(country):
+            return
+        nums = self.nums
+        nums[13], nums[14], nums[15] = country, nums[13], nums[14]
+
+    def move_to(self, lat: float, lon: float, ts: float, accuracy_km: float) -> None:
+        """Note a trustworthy position of the session."""
+        nums = self.nums
+        nums[9], nums[10], nums[11], nums[12] = lat, lon, ts, accuracy_km
 
     def to_list(self) -> list[Any]:
         """A JSON-ready form."""
-        return [list(self.nums), self.ip, self.ua, self.prev_ip, self.prev_ua, self.fingerprint]
+        return [
+            list(self.nums),
+            self.ip,
+            self.ua,
+            self.prev_ip,
+            self.prev_ua,
+            self.fingerprint,
+            self.other_fp,
+        ]
 
     @classmethod
     def from_list(cls, items: list[Any]) -> SessionBinding:
         """The inverse of `to_list`."""
         binding = cls(items[1], items[2], fingerprint=items[5])
-        binding.prev_ip, binding.prev_ua = items[3], items[4]
+        binding.prev_ip, binding.prev_ua, binding.other_fp = items[3], items[4], items[6]
         binding.nums = array("d", items[0])
         return binding
 
@@ -293,6 +356,7 @@ class ActorState:
         "sessions",
         "uas",
         "versions",
+        "vpn_ts",
     )
 
     def __init__(self, now: float) -> None:
@@ -308,6 +372,7 @@ class ActorState:
         self.uas = RecentValues(6)
         self.versions = VersionTable()
         self.cloud_ts = 0.0
+        self.vpn_ts = 0.0
         self.flagged_ts = 0.0
         self.hours = array("B", bytes(24))
         self.last_login: LastLogin | None = None

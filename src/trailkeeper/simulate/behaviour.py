@@ -270,7 +270,9 @@ class Behaviour:
         methods = {"client.counts": calls - reads, "chat.delete": poisson(rng, 0.03)}
         # One conversation per hour stands for the few a person reads: breadth floors are 50+.
         usage = (methods, [(self._conversation(p, rng), reads)] if reads else [])
-        self.em.usage(rng, (ts, HOUR), p, ctx, usage)
+        # The context holds for this clock hour only (addresses change on the hour): the calls
+        # stay inside it, or the client would seem to use two networks at once.
+        self.em.usage(rng, (ts, HOUR - ts % HOUR), p, ctx, usage)
 
     def _conversation(self, p: Person, rng: random.Random) -> str:
         """A conversation the person reads: one of their channels, or a direct message."""
@@ -289,7 +291,7 @@ class Behaviour:
                 calls = poisson(rng, p.api_rate)
                 reads = [(target, calls // 6) for target in mine]
                 usage = ({"chat.postMessage": calls // 2}, reads)
-                self.em.usage(rng, (ts, HOUR), p, ctx, usage)
+                self.em.usage(rng, (ts, HOUR - ts % HOUR), p, ctx, usage)
             for _ in range(poisson(rng, 0.3)):
                 act = Act("file_uploaded", self.em.file_entity(rng, p.team))
                 self.emit(rng, ts + rng.randrange(HOUR), p, ctx, act)
