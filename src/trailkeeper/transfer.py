@@ -16,6 +16,7 @@ checkpoints, pauses, signals) is added when missing and an existing record left 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,6 +103,10 @@ def _controls(store: Store) -> list[tuple[str, str]]:
     return [(org, controls) for org, controls in found if controls is not None]
 
 
+def _put_controls(store: Store, controls: tuple[str, str]) -> None:
+    store.put_detect_controls(*controls, at=int(time.time()))
+
+
 def _snapshots(store: Store) -> list[tuple[str, Any]]:
     consumers = store.detect_snapshot_consumers()
     return [(c, record) for c in consumers for record in store.detect_snapshots(c)]
@@ -152,7 +157,7 @@ KINDS = (
     ),
     Kind("checkpoints", _checkpoints, lambda t, c: t.add_checkpoint(c)),
     Kind("secrets", lambda s: sorted(s.list_secrets().items()), lambda t, i: t.put_secret(*i)),
-    Kind("detection controls", _controls, lambda t, c: t.put_detect_controls(*c)),
+    Kind("detection controls", _controls, _put_controls),
     Kind("detection snapshots", _snapshots, lambda t, s: t.save_detect_snapshot(*s)),
     Kind("detection signals", _signals, _import_signals, batched=True),
     Kind(
