@@ -426,7 +426,8 @@ def synthetic(count: int, purge_at: int | None = None, purged: int = 0) -> list[
     bodies = [b'{"id":"s-%d","action":"user_login"}' % i for i in range(count)]
     if purge_at is not None:
         bodies[purge_at] = (
-            b'{"id":"p","action":"audit_logs_purged","details":{"purged_events":%d}}' % purged
+            b'{"id":"p","action":"audit_logs_purged","actor":{"type":"user","user":{"id":'
+            b'"USLACKUSER"}},"details":{"purged_events":%d}}' % purged
         )
     return bodies
 

@@ -16,6 +16,9 @@ from typing import Any
 from trailkeeper.errors import ConfigError
 
 TypeCheck = Callable[[object], bool]
+# The group of Trailkeeper's events about the log itself (purges, pauses, keys): only the service
+# records them, never a producer, so a producer cannot forge a purge that excuses deleted events.
+SERVICE_GROUP = "trailkeeper"
 
 
 @dataclass(frozen=True)

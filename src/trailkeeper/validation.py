@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from trailkeeper.catalog import Catalog
+from trailkeeper.catalog import SERVICE_GROUP, Catalog
 from trailkeeper.events import TOP_LEVEL_KEYS, PreparedEvent, canonical_bytes
 
 MIN_DATE = 1_000_000_000  # 2001-09-09; nothing older is an audit event of a live system
@@ -281,6 +281,10 @@ def prepare_event(
     _need(
         org_scope is None or org_id == org_scope,
         "context.location belongs to another organization",
+    )
+    _need(
+        org_scope is None or catalog.action(action).group != SERVICE_GROUP,
+        f"{action} is recorded only by Trailkeeper itself, never by producers",
     )
     details = event.get("details")
     if details is not None or action == "anomaly":

@@ -17,6 +17,7 @@ import orjson
 
 from trailkeeper.integrity import merkle
 from trailkeeper.integrity.checkpoint import Checkpoint
+from trailkeeper.integrity.pauses import SERVICE_ACTOR_ID
 from trailkeeper.integrity.tiles import TILE_HEIGHT, TILE_WIDTH
 
 HASH = merkle.HASH_SIZE
@@ -491,4 +492,6 @@ def _purged_count(body: bytes) -> int:
         count = (event.get("details") or {}).get("purged_events", 0)
     except (orjson.JSONDecodeError, AttributeError):
         return 0
-    return count if isinstance(count, int) and event.get("action") == "audit_logs_purged" else 0
+    actor = ((event.get("actor") or {}).get("user") or {}).get("id")
+    own = event.get("action") == "audit_logs_purged" and actor == SERVICE_ACTOR_ID
+    return count if isinstance(count, int) and own else 0
