@@ -205,9 +205,12 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     for number, line in enumerate(path.read_bytes().splitlines(), 1):
         if line.strip():
             try:
-                rows.append(orjson.loads(line))
+                row = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
                 raise IntegrityError(f"{path.name} line {number} is not JSON") from exc
+            if not isinstance(row, dict):
+                raise IntegrityError(f"{path.name} line {number} is not a JSON object")
+            rows.append(row)
     return rows
 
 
@@ -215,9 +218,13 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     for name in FILES:
         if not (path / name).is_file():
             raise IntegrityError(f"{path} is not a bundle: {name} is missing")
-    manifest: dict[str, Any] = json.loads((path / "manifest.json").read_text("utf-8"))
+    manifest = json.loads((path / "manifest.json").read_text("utf-8"))
+    if not isinstance(manifest, dict):
+        raise IntegrityError("manifest.json is not a JSON object")
     if manifest.get("format") != FORMAT:
         raise IntegrityError(f"unknown bundle format {manifest.get('format')!r}")
+    if not isinstance(manifest.get("tree_size", 0), int):
+        raise IntegrityError("manifest.json: tree_size is not a whole number")
     return manifest
 
 
@@ -294,7 +301,9 @@ def _check_consistency(
 ) -> None:
     """Each listed proof must show one trusted checkpoint extends the previous one."""
     for row in rows:
-        first, second = int(row["first"]), int(row["second"])
+        first, second = row.get("first"), row.get("second")
+        if not isinstance(first, int) or not isinstance(second, int):
+            raise IntegrityError("consistency.jsonl: first and second must be whole numbers")
         if first not in roots or second not in roots:
             continue
         proof = [base64.b64decode(h) for h in row["proof"]]

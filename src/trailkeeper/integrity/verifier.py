@@ -107,6 +107,17 @@ class SeenCheckpoint:
     note: str
 
 
+def _check_state_shape(path: Path, data: Mapping[str, Any]) -> None:
+    """A state file's parts have the types this verifier writes (a hand edit may break them)."""
+    keys, sources, logs = data["keys"], data["sources"], data["logs"]
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise IntegrityError(f"{path}: keys must be a list of vkey strings")
+    if not isinstance(sources, dict) or not isinstance(logs, dict):
+        raise IntegrityError(f"{path}: sources and logs must be JSON objects")
+    if not all(isinstance(entry, dict) for entry in logs.values()):
+        raise IntegrityError(f"{path}: each log entry must be a JSON object")
+
+
 class StateFile:
     """What a reader keeps between runs to catch a rewrite or a split view (docs/integrity.md).
 
@@ -129,6 +140,7 @@ class StateFile:
             if not isinstance(loaded, dict) or loaded.get("version") != STATE_VERSION:
                 raise IntegrityError(f"{path} is not a Trailkeeper verification state file")
             self.data.update(loaded)
+            _check_state_shape(path, self.data)
 
     def trusted_keys(self) -> list[VerifierKey]:
         """Keys trusted by earlier runs."""
