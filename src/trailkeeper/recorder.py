@@ -8,7 +8,7 @@ platform's services, holding a token with `auditlogs:write`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -79,6 +79,10 @@ class Recorder:
         if report.rejected:
             raise EventRejected(report.rejected[0].reason)
         return report.accepted[0]
+
+    def paused_organizations(self) -> Collection[str]:
+        """Organizations whose recording is paused, as this recorder's ingest sees them now."""
+        return self._ingestor.pauses.pauses().keys()
 
     def record_many(self, events: Sequence[Mapping[str, Any]]) -> IngestReport:
         """Durably record a batch; rejected events are reported, the rest stored."""

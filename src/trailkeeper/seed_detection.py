@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,6 +116,9 @@ class _Tally:
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
         self.reasons: Counter[str] = Counter()
+
+    def paused_organizations(self) -> Collection[str]:
+        return self.recorder.paused_organizations()
 
     def record_many(self, events: Sequence[dict[str, Any]]) -> IngestReport:
         report = self.recorder.record_many(events)

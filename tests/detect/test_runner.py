@@ -150,3 +150,31 @@ def test_the_background_thread_detects_within_a_second(
     finally:
         runner.stop()
     assert len(anomalies(directory)) == 1
+
+
+def test_a_paused_organization_waits_and_the_others_carry_on(
+    directory: SQLiteStore, enrichment: Enrichment
+) -> None:
+    from conftest import OTHER_ORG, WS_OTHER
+    from trailkeeper.integrity.pauses import pause_logging, resume_logging
+    from trailkeeper.recorder import organization_event
+
+    recorder = Recorder(directory)
+
+    def record_event(action: str, org_id: str, details: Any) -> str:
+        return recorder.record(organization_event(action, org_id, details))
+
+    runner = DetectionRunner(directory, make_runner(directory, enrichment).pipeline, recorder)
+    runner.run_once()
+    recorder.record_many([event("user_login", ANN, START, net="tor")])
+    other = event("user_login", "U0OTH", START, net="tor")
+    other["context"]["location"] = {"type": "workspace", "id": WS_OTHER}
+    recorder.record_many([other])
+    pause_logging(directory, record_event, ORG, "maintenance", int(START))
+    runner.run_once()  # the paused organization's Tor login cannot be recorded now: no failure
+    assert anomalies(directory) == []
+    assert directory.get_position("detect:anomaly", ORG) == 0
+    assert len(directory.scan(OTHER_ORG, LogFilter(actions=("anomaly",)), None, 10)) == 1
+    resume_logging(directory, record_event, ORG, "done", int(START) + 60)
+    runner.run_once()
+    assert [a["details"]["reason"] for a in anomalies(directory)] == [["tor"]]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol
 
 import orjson
@@ -38,6 +38,10 @@ class AnomalyRecorder(Protocol):
     """What the runner records through (trailkeeper.recorder.Recorder fits)."""
 
     def record_many(self, events: Sequence[dict[str, Any]]) -> Any: ...
+
+    def paused_organizations(self) -> Collection[str]:
+        """Organizations whose recording is paused, as this recorder's ingest sees them."""
+        ...
 
 
 class DetectionRunner:
@@ -149,8 +153,17 @@ class DetectionRunner:
         self.resume()
         with self._lock:
             store = self.store
-            handled = sum(self._run_org(org) for org in store.organizations_with_events())
-            handled += sum(self._run_signals(org) for org in store.organizations_with_signals())
+            # A paused organization's anomalies could not be recorded: its inputs wait, unread,
+            # until recording resumes, and every other organization carries on meanwhile.
+            paused = self.recorder.paused_organizations()
+            handled = sum(
+                self._run_org(org) for org in store.organizations_with_events() if org not in paused
+            )
+            handled += sum(
+                self._run_signals(org)
+                for org in store.organizations_with_signals()
+                if org not in paused
+            )
             self._flush_shadow()
             self._maybe_snapshot()
         return handled
