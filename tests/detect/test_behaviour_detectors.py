@@ -25,9 +25,9 @@ def downloads(story: Story, n: int, t: float, gap_s: float = 10.0, **kw: object)
     return out
 
 
-def test_ten_times_the_daily_downloads_in_an_hour_is_excessive_downloads(story: Story) -> None:
+def test_25_times_the_daily_downloads_in_an_hour_is_excessive_downloads(story: Story) -> None:
     t = warm(story)
-    found = downloads(story, 45, t + 3600)
+    found = downloads(story, 100, t + 3600)
     assert [a["details"]["reason"] for a in found] == [["excessive_downloads"]]
     evidence = found[0]["details"]["trailkeeper_evidence"]
     assert evidence["window_s"] == 3600
@@ -64,7 +64,7 @@ def test_downloads_after_an_identity_anomaly_have_a_lower_bar(story: Story) -> N
 def test_an_app_downloading_in_bulk_is_flagged_with_the_app_as_entity(story: Story) -> None:
     t = warm(story, days=3)
     app = {"id": "A0EDISC", "name": "eDiscovery"}
-    found = downloads(story, 60, t, gap_s=1, app=app, session=None)
+    found = downloads(story, 150, t, gap_s=1, app=app, session=None)
     assert found[0]["entity"]["type"] == "app"
     assert found[0]["details"]["reason"] == ["excessive_downloads"]
 

@@ -87,7 +87,7 @@ def test_high_sensitivity_halves_the_volume_threshold(make_story: MakeStory) -> 
     sensitive = make_story(controls(sensitivity={"excessive_downloads": "high"}))
     warm(sensitive)
     for story in (quiet, sensitive):
-        for k in range(15):
+        for k in range(50):
             story.download(ANN, t + k * 10, 500 + k)
     assert quiet.anomalies == []
     assert [a["details"]["reason"] for a in sensitive.anomalies] == [["excessive_downloads"]]

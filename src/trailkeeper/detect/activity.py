@@ -18,6 +18,9 @@ SHARES = {
     "canvas_public_link_created": 3.0,
 }
 DELETIONS = {"message_tombstoned": 1.0}
+# Platform methods (activity signals) that count toward a volume metric, with their weight:
+# Slack's audit log has no per-message deletion event, so a purge shows as chat.delete calls.
+METHOD_METRICS = {"chat.delete": ("deletions", 1.0)}
 # Reads that have a target we can count distinctly (scraping breadth).
 READS = {
     "canvas_opened": 1.0,
@@ -108,6 +111,11 @@ def metric_of(action: str) -> tuple[str, float] | None:
         if weight is not None:
             return metric, weight
     return None
+
+
+def method_metric(method: str) -> tuple[str, float] | None:
+    """The volume metric an API method counts toward, with its weight per call."""
+    return METHOD_METRICS.get(method)
 
 
 # API methods (from platform signals) by what they do.

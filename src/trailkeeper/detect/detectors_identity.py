@@ -64,7 +64,7 @@ class IpAddressDetector:
 
     Always: on an IOC list (`in-ioc-list`) or in a suspicious ASN (`asn`). Once the actor has a
     baseline, for an ASN new to it: a cloud ASN for an actor who does not use clouds
-    (`cloud-asn`), a VPN (or relay) signed into by an actor who used none in 30 days, or a new
+    (`cloud-asn`), a sign-in through a VPN or relay the actor did not use in 30 days, or a new
     country that is rare in the organization reached with a new client or at impossible speed
     (`new-asn`).
     """
@@ -90,7 +90,7 @@ class IpAddressDetector:
         info, actor, now, recent = c.obs.ip_info, c.actor, c.obs.ts, c.params.recent_s
         if info.is_cloud and now - actor.cloud_ts > recent:
             return self._finding(c, ("ip_address",), ["cloud-asn", "new-asn"], 3.0)
-        if info.is_vpn and now - actor.vpn_ts > recent and not _in_known_session(c):
+        if info.is_vpn and not _in_known_session(c):
             return self._finding(c, ("ip_address",), ["new-asn"], 2.0, vpn=1.0)
         new_country = bool(info.country) and not actor.countries.seen_within(
             country_key(info.country), now, recent

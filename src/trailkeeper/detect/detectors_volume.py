@@ -28,6 +28,13 @@ def is_escalated(c: Check) -> bool:
     return c.obs.ts - c.actor.flagged_ts <= c.params.flag_window_s
 
 
+def in_novel_session(c: Check) -> bool:
+    """Is this done in a session that began on a network new to the actor?"""
+    sid = c.obs.session_id
+    binding = c.actor.session(sid) if sid is not None else None
+    return binding is not None and bool(binding.novel)
+
+
 @dataclass(frozen=True)
 class VolumeRule:
     """One volume reason: which counter, which floor and multiplier."""
@@ -70,11 +77,15 @@ class VolumeDetector:
         )
 
     def threshold(self, c: Check, mean: float) -> float:
-        """The rolling-hour count at which this fires for this actor now."""
+        """The rolling-hour count at which this fires for this actor now: the standalone bar,
+        lowered in a session that began on a new network and further after an identity anomaly
+        (volume alone cannot tell exfiltration from a legitimate bulk day; context can)."""
         p = c.params
         floor, mult = float(getattr(p, self.rule.floor)), float(getattr(p, self.rule.mult))
         if is_escalated(c):
             floor, mult = min(floor, p.escalated_floor), min(mult, p.escalated_mult)
+        elif in_novel_session(c):
+            floor, mult = min(floor, p.novel_floor), min(mult, p.novel_mult)
         return max(floor, mult * mean) * c.factor
 
 

@@ -5,6 +5,7 @@ including this event), histories learn after (detectors judge against what came 
 from __future__ import annotations
 
 import sys
+from array import array
 
 from trailkeeper.detect.activity import HIGH_IMPACT, LOGIN, LOGIN_FAILED, LOGOUT, PROMOTIONS
 from trailkeeper.detect.activity import is_admin_action as _is_admin
@@ -51,19 +52,20 @@ def _baseline_cap(counter: RateCounter, actor: ActorState) -> float:
     """The most one finished day may add to a volume baseline: 3x the mean so far (at least
     10), a winsorized mean that legitimate bulk days cannot inflate."""
     days = max(actor.active_days - 1.0, 1.0)
-    return max(WINSOR_FLOOR, WINSOR_MULT * counter.data[RateCounter.PAST] / days)
+    return max(WINSOR_FLOOR, WINSOR_MULT * counter.stored_past() / days)
 
 
 def _new_in_hour(actor: ActorState, now: float, key: int) -> bool:
-    """Is `key` read for the first time this clock hour? (a capped exact distinct count)"""
+    """Is `key` read for the first time this clock hour? (a capped exact distinct count, in a
+    packed array: a person reads a handful of things an hour, a scraper at most MAX_BREADTH)"""
     hour = now // HOUR_S
     if actor.breadth is None or actor.breadth[0] != hour:
-        actor.breadth = (hour, set())
+        actor.breadth = (hour, array("I"))
     seen = actor.breadth[1]
     if key in seen:
         return False
     if len(seen) < MAX_BREADTH:
-        seen.add(key)
+        seen.append(key)
     return True
 
 
@@ -72,9 +74,9 @@ def learn(obs: Observation, actor: ActorState, org: OrgState, params: Params) ->
     _roll_priors(obs, actor, org, params)
     actor.touch(obs.ts)
     if obs.context_is_actors:
+        _learn_session(obs, actor, params)  # first: judges the network against the history
         _learn_network(obs, actor, org)
         _learn_client(obs, actor, org)
-        _learn_session(obs, actor)
     if obs.action == LOGOUT and obs.session_id is not None:
         actor.end_session(obs.session_id)
     elif obs.action == LOGIN:
@@ -91,7 +93,7 @@ def _roll_priors(obs: Observation, actor: ActorState, org: OrgState, params: Par
         return
     for metric in PRIOR_METRICS:
         counter = actor.rates.get(metric)
-        count = counter.data[1] if counter is not None and counter.data[0] == actor.day else 0.0
+        count = counter.count_on(actor.day) if counter is not None else 0.0
         previous = org.priors.get(metric, params.prior_daily)
         org.priors[metric] = previous + PRIOR_WEIGHT * (count - previous)
 
@@ -109,8 +111,6 @@ def _learn_network(obs: Observation, actor: ActorState, org: OrgState) -> None:
         _observe(actor.countries, country_key(info.country), obs, org, "country")
     if info.is_cloud:
         actor.cloud_ts = obs.ts
-    if info.is_vpn:
-        actor.vpn_ts = obs.ts
 
 
 def _learn_client(obs: Observation, actor: ActorState, org: OrgState) -> None:
@@ -128,7 +128,7 @@ def _learn_client(obs: Observation, actor: ActorState, org: OrgState) -> None:
             del org.fingerprints[next(iter(org.fingerprints))]
 
 
-def _learn_session(obs: Observation, actor: ActorState) -> None:
+def _learn_session(obs: Observation, actor: ActorState, params: Params) -> None:
     sid = obs.session_id
     if sid is None or obs.is_app:
         return
@@ -151,10 +151,19 @@ def _learn_session(obs: Observation, actor: ActorState) -> None:
             ),
         )
         binding = actor.sessions[sid]
+        binding.novel = float(_is_novel_network(obs, actor, params))
         rebind_fingerprint(binding, obs)
         follow(binding, obs)
         return
     _move_session(binding, obs, asn, ip, ua)
+
+
+def _is_novel_network(obs: Observation, actor: ActorState, params: Params) -> bool:
+    """Does a session start on a network (ASN) an established actor has not used in 30 days?"""
+    asn = obs.ip_info.asn
+    if not asn or actor.events < params.min_events:
+        return False
+    return not actor.asns.seen_within(asn, obs.ts, params.recent_s)
 
 
 def _move_session(b: SessionBinding, obs: Observation, asn: int, ip: str, ua: str) -> None:
@@ -187,17 +196,27 @@ def _learn_failure(obs: Observation, org: OrgState, params: Params) -> None:
     address is on the organization's IOC list for a day (spec §6 D13)."""
     if not obs.ip:
         return
-    start, users = org.spray.get(obs.ip, (obs.ts, set()))
+    start, users = org.spray.pop(obs.ip, (obs.ts, set()))  # back in last: oldest first
     if obs.ts - start > params.spray_window_s:
         start, users = obs.ts, set()
     users.add(stable_key(obs.entity_user_id or obs.actor_id))
     org.spray[obs.ip] = (start, users)
     if len(users) >= params.spray_users:
         org.ioc_until[obs.ip] = obs.ts + params.ioc_ttl_s
-    if len(org.spray) > MAX_SPRAY_IPS:
-        del org.spray[next(iter(org.spray))]
+    _forget_spray_windows(org, obs.ts, params.spray_window_s)
     for ip in [ip for ip, until in org.ioc_until.items() if until < obs.ts][:16]:
         del org.ioc_until[ip]
+
+
+def _forget_spray_windows(org: OrgState, now: float, window_s: float) -> None:
+    """Drop windows that ended (a new failure would start afresh anyway), and the least recently
+    used beyond MAX_SPRAY_IPS."""
+    spray = org.spray
+    while spray:
+        oldest = next(iter(spray))
+        if now - spray[oldest][0] <= window_s and len(spray) <= MAX_SPRAY_IPS:
+            return
+        del spray[oldest]
 
 
 def _learn_admin(obs: Observation, actor: ActorState, org: OrgState) -> None:

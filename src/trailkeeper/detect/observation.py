@@ -13,6 +13,7 @@ from trailkeeper.detect.activity import (
     LOGIN_FAILED,
     READS,
     is_read_method,
+    method_metric,
     metric_of,
 )
 from trailkeeper.detect.clients import ClientInfo
@@ -65,8 +66,12 @@ class Observation:
 
     @property
     def metric(self) -> tuple[str, float] | None:
-        """The volume metric this counts toward (downloads, shares, deletions), if any."""
-        return None if self.is_signal else metric_of(self.action)
+        """The volume metric this counts toward (downloads, shares, deletions) and by how much
+        (a signal's calls times the method's weight), if any."""
+        if not self.is_signal:
+            return metric_of(self.action)
+        found = method_metric(self.api_method)
+        return None if found is None else (found[0], found[1] * self.count)
 
     @property
     def read_target(self) -> str | None:

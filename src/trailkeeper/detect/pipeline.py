@@ -42,7 +42,7 @@ from trailkeeper.detect.observation import (
     signal_fields,
 )
 from trailkeeper.detect.signals import Signal, parse_signal
-from trailkeeper.detect.state import DAY_S, OrgState
+from trailkeeper.detect.state import DAY_S, HOUR_S, OrgState
 from trailkeeper.detect.tuning import Check, Params
 
 SERVICE_ACTORS = frozenset({"USLACKUSER", "USLACKSECURITY"})
@@ -123,7 +123,7 @@ class DetectionPipeline:
         self.on_shadow = on_shadow
         self.orgs: dict[str, OrgState] = {}
         self.shadowed: deque[dict[str, Any]] = deque(maxlen=1000)
-        self._hot: dict[tuple[str, str, str], deque[str]] = {}
+        self._hot: dict[tuple[str, str, str], tuple[float, deque[str]]] = {}
         self.processed = 0
 
     # --- input ----------------------------------------------------------------------------
@@ -255,19 +255,28 @@ class DetectionPipeline:
         if counter is None or counter.hour_count(obs.ts) < HOT_FROM:
             return
         key = (obs.org_id, obs.actor_key, metric)
-        ids = self._hot.get(key)
-        if ids is None:
-            ids = self._hot[key] = deque(maxlen=HOT_IDS)
-            if len(self._hot) > MAX_HOT_KEYS:
-                del self._hot[next(iter(self._hot))]
+        entry = self._hot.pop(key, None)  # re-inserted last: the dict stays in order of use
+        ids = entry[1] if entry is not None else deque(maxlen=HOT_IDS)
         ids.append(obs.event_id)
+        self._hot[key] = (obs.ts, ids)
+        self._expire_hot(obs.ts)
+
+    def _expire_hot(self, now: float) -> None:
+        """Forget the evidence of counters that cooled down an hour ago (or the least recently
+        used beyond MAX_HOT_KEYS): findings only ever cite the rolling hour's events."""
+        hot = self._hot
+        while hot:
+            oldest = next(iter(hot))
+            if now - hot[oldest][0] <= HOUR_S and len(hot) <= MAX_HOT_KEYS:
+                return
+            del hot[oldest]
 
     def _event_ids(self, obs: Observation, finding: Finding) -> list[str]:
         metric = GROUP_METRIC.get(finding.group)
         if metric is not None:
-            ids = self._hot.get((obs.org_id, obs.actor_key, metric))
-            if ids:
-                return list(ids)
+            entry = self._hot.get((obs.org_id, obs.actor_key, metric))
+            if entry is not None:
+                return list(entry[1])
         return [obs.event_id] if obs.event_id else []
 
     # --- size and persistence ---------------------------------------------------------------

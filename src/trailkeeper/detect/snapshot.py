@@ -17,7 +17,6 @@ from trailkeeper.detect.state import (
     ActorState,
     LastLogin,
     OrgState,
-    RateCounter,
     RecentValues,
     SessionBinding,
     VersionTable,
@@ -54,11 +53,10 @@ def actor_to_list(a: ActorState) -> list[Any]:
         list(a.hours),
         None if login is None else [login.ts, login.lat, login.lon, login.country, login.anonymous],
         [[sid, b.to_list()] for sid, b in a.sessions.items()],
-        {m: list(c.data) for m, c in a.rates.items()},
+        {m: c.values() for m, c in a.rates.items()},
         None if a.admin_types is None else _values(a.admin_types),
         None if a.promoted is None else list(a.promoted),
         None if a.dedup is None else {k: list(v) for k, v in a.dedup.items()},
-        a.vpn_ts,
     ]
 
 
@@ -67,16 +65,16 @@ def actor_from_list(items: list[Any]) -> ActorState:
     a = ActorState(items[0])
     a.last_ts, a.day, a.active_days, a.events, a.logins = items[1:6]
     a.asns, a.countries, a.clients, a.uas = (_from_values(v) for v in items[6:10])
-    a.versions = VersionTable(array("d", items[10]))
+    a.versions = VersionTable(array("I", (int(v) for v in items[10])))
     a.cloud_ts, a.flagged_ts = items[11], items[12]
     a.hours = array("B", items[13])
     a.last_login = None if items[14] is None else LastLogin(*items[14])
     a.sessions = {int(sid): SessionBinding.from_list(b) for sid, b in items[15]}
-    a.rates = {m: RateCounter(array("f", d)) for m, d in items[16].items()}
+    for metric, values in items[16].items():
+        a.rates.load(metric, values)
     a.admin_types = None if items[17] is None else _from_values(items[17])
     a.promoted = None if items[18] is None else (items[18][0], items[18][1])
     a.dedup = None if items[19] is None else {k: (v[0], v[1]) for k, v in items[19].items()}
-    a.vpn_ts = items[20]
     return a
 
 

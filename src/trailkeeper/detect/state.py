@@ -8,6 +8,7 @@ stable 32-bit keys, never Python's salted `hash`, so a snapshot restores in anot
 from __future__ import annotations
 
 import math
+import sys
 from array import array
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,12 +97,13 @@ class RecentValues:
 
 
 class VersionTable:
-    """The highest version seen per client family (a few families per actor)."""
+    """The highest version seen per client family (a few families per actor), as unsigned
+    32-bit (family key, major * 1000 + minor) pairs."""
 
     __slots__ = ("data",)
 
-    def __init__(self, data: array[float] | None = None) -> None:
-        self.data = data if data is not None else array("d")
+    def __init__(self, data: array[int] | None = None) -> None:
+        self.data = data if data is not None else array("I")
 
     def best(self, key: float) -> int | None:
         """The highest packed version seen for this client family, if any."""
@@ -118,7 +120,7 @@ class VersionTable:
             if data[i] == key:
                 data[i + 1] = max(data[i + 1], version)
                 return
-        data.extend((key, version))
+        data.extend((int(key), version))
         if len(data) > 2 * limit:
             del data[:2]
 
@@ -127,15 +129,24 @@ class RateCounter:
     """Counts of one activity (downloads, shares...) for one actor: a rolling hour of 5-minute
     buckets, today's count, and a decayed sum of completed days for the baseline.
 
-    Layout of `data`: [day, today, past_sum, last_bucket, peak_hour, b0..b11].
+    A view of WIDTH floats from `base` in a packed float32 array (an actor's counters share
+    one, see `RateTable`). Layout: [day, today, past_sum, last_bucket, peak_hour, b0..b11].
     """
 
-    __slots__ = ("data",)
+    __slots__ = ("base", "data")
     DAY, TODAY, PAST, LAST, PEAK, RING0 = 0, 1, 2, 3, 4, 5
+    WIDTH = 5 + RING
 
-    def __init__(self, data: array[float] | None = None) -> None:
+    def __init__(self, data: array[float] | None = None, base: int = 0) -> None:
         # float32 is exact for every value kept (counts, day and 5-minute bucket numbers < 2**24)
-        self.data = data if data is not None else array("f", [0.0] * (5 + RING))
+        self.data = data if data is not None else array("f", [0.0] * self.WIDTH)
+        self.base = base
+
+    def _get(self, field: int) -> float:
+        return self.data[self.base + field]
+
+    def _set(self, field: int, value: float) -> None:
+        self.data[self.base + field] = value
 
     def add(self, now: float, amount: float, cap: float = math.inf) -> None:
         """Add `amount` at time `now` (times must not go backwards by more than a bucket).
@@ -143,73 +154,136 @@ class RateCounter:
         A finished day enters the baseline capped at `cap`, so one bulk day does not lift the
         bar for weeks (the hour ring still sees the full count).
         """
-        d = self.data
-        day = now // DAY_S
-        if day != d[self.DAY]:
-            gap = day - d[self.DAY] if d[self.DAY] else 0
-            d[self.PAST] = d[self.PAST] * decay(gap * DAY_S) + min(d[self.TODAY], cap)
-            d[self.DAY], d[self.TODAY] = day, 0.0
-        d[self.TODAY] += amount
-        previous = d[self.LAST] * BUCKET_S
+        day, stored = now // DAY_S, self._get(self.DAY)
+        if day != stored:
+            gap = day - stored if stored else 0
+            past = self._get(self.PAST) * decay(gap * DAY_S) + min(self._get(self.TODAY), cap)
+            self._set(self.PAST, past)
+            self._set(self.DAY, day)
+            self._set(self.TODAY, 0.0)
+        self._set(self.TODAY, self._get(self.TODAY) + amount)
+        previous = self._get(self.LAST) * BUCKET_S
         if previous and now // HOUR_S != previous // HOUR_S:
             # The peak learns from finished clock hours only, and grows at most 25% (+10) an
             # hour, so a burst cannot raise its own bar and a persisting one stays visible.
-            grown = min(self.hour_count(previous), d[self.PEAK] * 1.25 + 10.0)
-            d[self.PEAK] = max(d[self.PEAK] * decay(now - previous), grown)
+            peak = self._get(self.PEAK)
+            grown = min(self.hour_count(previous), peak * 1.25 + 10.0)
+            self._set(self.PEAK, max(peak * decay(now - previous), grown))
         bucket = now // BUCKET_S
         self._advance(bucket)
-        d[self.RING0 + int(bucket) % RING] += amount
+        slot = self.base + self.RING0 + int(bucket) % RING
+        self.data[slot] += amount
 
     def _advance(self, bucket: float) -> None:
-        d = self.data
-        last = d[self.LAST]
+        last = self._get(self.LAST)
         if bucket <= last:
             return
         steps = int(min(bucket - last, RING))
+        ring = self.base + self.RING0
         for b in range(int(bucket) - steps + 1, int(bucket) + 1):
-            d[self.RING0 + b % RING] = 0.0
-        d[self.LAST] = bucket
+            self.data[ring + b % RING] = 0.0
+        self._set(self.LAST, bucket)
 
     def hour_count(self, now: float) -> float:
         """The total of the last 12 five-minute buckets (the rolling hour) as of `now`."""
-        d = self.data
+        d, ring = self.data, self.base + self.RING0
         bucket = now // BUCKET_S
-        age = bucket - d[self.LAST]
+        age = bucket - self._get(self.LAST)
         if age >= RING:
             return 0.0
         total = 0.0
         for offset in range(int(age), RING):
-            total += d[self.RING0 + int(bucket - offset) % RING]
+            total += d[ring + int(bucket - offset) % RING]
         return total
 
     def bucket_count(self, now: float) -> float:
         """The count of the current 5-minute bucket."""
-        d = self.data
         bucket = now // BUCKET_S
-        return d[self.RING0 + int(bucket) % RING] if bucket == d[self.LAST] else 0.0
+        if bucket != self._get(self.LAST):
+            return 0.0
+        return self.data[self.base + self.RING0 + int(bucket) % RING]
 
     def past_sum(self, now: float) -> float:
         """The decayed sum of completed days' counts, as of `now`."""
-        d = self.data
-        day = now // DAY_S
-        past = d[self.PAST]
-        if day != d[self.DAY]:  # today's count is a completed day by now
-            past = past * decay((day - d[self.DAY]) * DAY_S) + d[self.TODAY]
+        day, stored = now // DAY_S, self._get(self.DAY)
+        past = self._get(self.PAST)
+        if day != stored:  # today's count is a completed day by now
+            past = past * decay((day - stored) * DAY_S) + self._get(self.TODAY)
         return past
+
+    def stored_past(self) -> float:
+        """The decayed sum of completed days as stored (not advanced to any moment)."""
+        return self._get(self.PAST)
+
+    def count_on(self, day: float) -> float:
+        """The count of the given day number if it is the counter's current day, else 0."""
+        return self._get(self.TODAY) if self._get(self.DAY) == day else 0.0
 
     def peak_hour(self) -> float:
         """The decayed peak rolling-hour count of finished clock hours (the current excluded)."""
-        return self.data[self.PEAK]
+        return self._get(self.PEAK)
+
+    def values(self) -> list[float]:
+        """The counter's floats, in layout order (for snapshots)."""
+        return list(self.data[self.base : self.base + self.WIDTH])
 
 
-def _number(index: int) -> property:
-    """A float field of SessionBinding kept in its packed `nums` array."""
+# One letter per counted metric: an actor's table names its counters in a short shared string.
+RATE_CODES = {
+    "downloads": "d",
+    "shares": "s",
+    "deletions": "x",
+    "api": "a",
+    "reads": "r",
+    "admin_high": "h",
+}
+RATE_NAMES = {code: metric for metric, code in RATE_CODES.items()}
+
+
+class RateTable:
+    """An actor's counters in one packed float32 array (a block of WIDTH per metric, in the
+    order of first use, named by `codes`), instead of a dict of small arrays."""
+
+    __slots__ = ("codes", "data")
+
+    def __init__(self) -> None:
+        self.codes = ""
+        self.data = array("f")
+
+    def get(self, metric: str) -> RateCounter | None:
+        """The counter of `metric`, or None if the actor never counted it."""
+        i = self.codes.find(RATE_CODES[metric])
+        return None if i < 0 else RateCounter(self.data, i * RateCounter.WIDTH)
+
+    def counter(self, metric: str) -> RateCounter:
+        """The counter of `metric`, created on first use."""
+        found = self.get(metric)
+        if found is not None:
+            return found
+        self.codes = sys.intern(self.codes + RATE_CODES[metric])  # a handful of shared strings
+        self.data.extend([0.0] * RateCounter.WIDTH)
+        return RateCounter(self.data, len(self.data) - RateCounter.WIDTH)
+
+    def items(self) -> list[tuple[str, RateCounter]]:
+        """(metric, counter) for every counted metric."""
+        return [(RATE_NAMES[code], RateCounter(self.data, i * RateCounter.WIDTH))
+                for i, code in enumerate(self.codes)]  # fmt: skip
+
+    def load(self, metric: str, values: list[float]) -> None:
+        """Restore one counter's floats (from `RateCounter.values`)."""
+        counter = self.counter(metric)
+        self.data[counter.base : counter.base + RateCounter.WIDTH] = array("f", values)
+
+
+def _number(index: int, scale: float = 1.0, shift: float = 0.0) -> property:
+    """A field of SessionBinding kept in its packed unsigned 32-bit `nums` array, in whole
+    units of 1/scale after adding `shift` (so latitudes and longitudes are never negative)."""
 
     def get(self: SessionBinding) -> float:
-        return self.nums[index]
+        return self.nums[index] / scale - shift
 
     def put(self: SessionBinding, value: float) -> None:
-        self.nums[index] = value
+        self.nums[index] = round((value + shift) * scale)
 
     return property(get, put)
 
@@ -217,13 +291,14 @@ def _number(index: int) -> property:
 class SessionBinding:
     """What a session was bound to when first seen, and how it moved since.
 
-    Numbers live in one packed array (a session costs ~300 bytes, not ~700); strings are
+    Numbers live in one packed array of unsigned 32-bit integers (times in whole seconds,
+    coordinates in 1e-5 degrees), so a session costs ~300 bytes, not ~700; strings are
     shared references (interned addresses and fingerprints, the parsed client's UA string).
     Besides the binding itself: the highest client version seen with the bound fingerprint
     (`fp_version`, so a client upgrade can explain a new one), the last unexplained other
     fingerprint (`other_fp`, reported once, not every day after), the last trustworthy position
-    (`pos_*`, for travel speed) and up to three more countries the session reached in an
-    explained way (`place1..3`).
+    (`pos_*`, for travel speed), up to three more countries the session reached in an
+    explained way (`place1..3`), and whether it began on a network new to the actor (`novel`).
     """
 
     __slots__ = ("fingerprint", "ip", "nums", "other_fp", "prev_ip", "prev_ua", "ua")
@@ -244,6 +319,7 @@ class SessionBinding:
         "place1",
         "place2",
         "place3",
+        "novel",
     )
     PLACES = (13, 14, 15)
 
@@ -256,10 +332,11 @@ class SessionBinding:
     alt_ts = _number(6)
     last_asn = _number(7)
     fp_version = _number(8)
-    pos_lat = _number(9)
-    pos_lon = _number(10)
+    pos_lat = _number(9, 1e5, 90.0)  # ~1 m
+    pos_lon = _number(10, 1e5, 180.0)
     pos_ts = _number(11)
     pos_km = _number(12)
+    novel = _number(16)
 
     def __init__(
         self,
@@ -273,8 +350,9 @@ class SessionBinding:
         last_asn: float = 0,
         fingerprint: str = "",
     ) -> None:
-        self.nums = array("d", (asn, country, client, first_ts, first_ts, 0, 0, last_asn))
-        self.nums.extend([0.0] * (len(self.FIELDS) - 8))
+        start = round(first_ts)
+        self.nums = array("I", (round(asn), round(country), round(client), start, start))
+        self.nums.extend([0, 0, round(last_asn)] + [0] * (len(self.FIELDS) - 8))
         self.ip, self.ua, self.prev_ip, self.prev_ua = ip, ua, "", ""
         self.fingerprint, self.other_fp = fingerprint, ""
 
@@ -288,12 +366,11 @@ class SessionBinding:
         if not country or self.has_place(country):
             return
         nums = self.nums
-        nums[13], nums[14], nums[15] = country, nums[13], nums[14]
+        nums[13], nums[14], nums[15] = round(country), nums[13], nums[14]
 
     def move_to(self, lat: float, lon: float, ts: float, accuracy_km: float) -> None:
         """Note a trustworthy position of the session."""
-        nums = self.nums
-        nums[9], nums[10], nums[11], nums[12] = lat, lon, ts, accuracy_km
+        self.pos_lat, self.pos_lon, self.pos_ts, self.pos_km = lat, lon, ts, accuracy_km
 
     def to_list(self) -> list[Any]:
         """A JSON-ready form."""
@@ -312,7 +389,7 @@ class SessionBinding:
         """The inverse of `to_list`."""
         binding = cls(items[1], items[2], fingerprint=items[5])
         binding.prev_ip, binding.prev_ua, binding.other_fp = items[3], items[4], items[6]
-        binding.nums = array("d", items[0])
+        binding.nums = array("I", items[0])
         return binding
 
     def __repr__(self) -> str:
@@ -356,7 +433,6 @@ class ActorState:
         "sessions",
         "uas",
         "versions",
-        "vpn_ts",
     )
 
     def __init__(self, now: float) -> None:
@@ -372,16 +448,15 @@ class ActorState:
         self.uas = RecentValues(6)
         self.versions = VersionTable()
         self.cloud_ts = 0.0
-        self.vpn_ts = 0.0
         self.flagged_ts = 0.0
         self.hours = array("B", bytes(24))
         self.last_login: LastLogin | None = None
         self.sessions: dict[int, SessionBinding] = {}
-        self.rates: dict[str, RateCounter] = {}
+        self.rates = RateTable()
         self.admin_types: RecentValues | None = None
         self.promoted: tuple[float, str] | None = None
         self.dedup: dict[str, tuple[float, float]] | None = None
-        self.breadth: tuple[float, set[int]] | None = None
+        self.breadth: tuple[float, array[int]] | None = None
 
     def touch(self, now: float) -> None:
         """Note activity at `now`: event count, active days, hour-of-day profile."""
@@ -407,10 +482,7 @@ class ActorState:
 
     def rate(self, metric: str) -> RateCounter:
         """The counter of `metric`, created on first use."""
-        counter = self.rates.get(metric)
-        if counter is None:
-            counter = self.rates[metric] = RateCounter()
-        return counter
+        return self.rates.counter(metric)
 
     def session(self, sid: int) -> SessionBinding | None:
         """The binding of a session, if remembered."""

@@ -35,15 +35,18 @@ class Params:
     downgrade_majors: int = 2
     downgrade_slack_minors: int = 2
     # volumes: fire when the rolling hour reaches max(floor, mult x the daily mean)
-    downloads_floor: float = 15.0
-    downloads_mult: float = 8.0
+    downloads_floor: float = 30.0
+    downloads_mult: float = 20.0
     shares_floor: float = 20.0
     shares_mult: float = 8.0
     deletions_floor: float = 50.0
     deletions_mult: float = 10.0
     # ... lowered when the actor drew an identity anomaly in the last day (spec §3.4)
-    escalated_floor: float = 10.0
-    escalated_mult: float = 3.0
+    escalated_floor: float = 6.0
+    escalated_mult: float = 2.0
+    # ... and, less, inside a session that began on a network new to the actor in 30 days
+    novel_floor: float = 10.0
+    novel_mult: float = 4.0
     prior_days: float = 1.0
     prior_daily: float = 5.0
     # scraping breadth (distinct things read per hour) and API call volume per hour
