@@ -294,12 +294,6 @@ def test_a_config_error_reads_as_one_message_per_problem(tmp_path: Path) -> None
     assert json.dumps(text)  # one printable message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeDecodeError,
-    reason="bug: an extension file that is not UTF-8 escapes as UnicodeDecodeError instead of "
-    "ConfigError naming the file (load_catalog catches only OSError and TOMLDecodeError)",
-)
 def test_an_extension_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
     path = tmp_path / "latin1.toml"
     path.write_bytes("[actions.caf\xe9]\n".encode("latin-1"))

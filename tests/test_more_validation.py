@@ -8,6 +8,7 @@ rules hold for *every* entity type, field, details key and leaf, not for one exa
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 from collections.abc import Iterator
 from typing import Any
@@ -150,15 +151,11 @@ def test_an_accepted_event_prepared_again_from_its_bytes_gives_the_same_bytes(
 ) -> None:
     first = outcome(catalog, replaced(rich_event(), path, value))
     if not isinstance(first, str):
-        assert prepare(catalog, body_of(first)) == first
+        again = prepare(catalog, body_of(first))
+        # A generated id is supplied the second time round; everything else is identical.
+        assert dataclasses.replace(again, id_supplied=first.id_supplied) == first
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="bug: an integer beyond 64 bits (valid JSON, e.g. from an in-process Recorder caller) "
-    "makes prepare_event raise orjson's TypeError instead of EventRejected",
-)
 def test_an_integer_too_large_to_store_is_rejected_with_a_reason(catalog: Catalog) -> None:
     rejection(catalog, make_event(details={"bytes_transferred": 2**64}))
 
@@ -389,12 +386,6 @@ def test_a_nul_in_a_details_key_is_rejected(catalog: Catalog) -> None:
     assert rejection(catalog, make_event(details={"k\x00ey": 1})) == NUL_REASON
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=EventRejected,
-    reason="bug: the NUL check searches the canonical bytes for the text \\u0000, so a string "
-    "holding a literal backslash followed by u0000 (no NUL at all) is refused as NUL",
-)
 def test_the_escape_text_backslash_u0000_without_a_nul_is_accepted(catalog: Catalog) -> None:
     prepared = prepare(catalog, make_event(details={"pattern": "\\u0000"}))
     assert body_of(prepared)["details"]["pattern"] == "\\u0000"

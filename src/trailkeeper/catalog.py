@@ -212,6 +212,6 @@ def load_catalog(extensions_path: str = "") -> Catalog:
         path = Path(extensions_path)
         try:
             layers.append((tomllib.loads(path.read_text("utf-8")), str(path)))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError([f"catalog extensions {path}: {exc}"]) from exc
     return _merge(layers)

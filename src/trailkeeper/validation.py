@@ -23,6 +23,9 @@ MAX_FUTURE_S = 300
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 USER_ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{1,63}$")
 MAX_TEXT = 4096
+# A NUL in the canonical bytes: `\u0000` after an even number of backslashes (`\\u0000` is
+# an escaped backslash followed by the text "u0000", not a NUL).
+NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 CONTEXT_KEYS = frozenset(
     {"location", "ua", "ip_address", "session_id", "app", "acting_agent", "agent_message"}
 )
@@ -292,10 +295,13 @@ def prepare_event(
     value = {**event, "id": event_id, "date_create": date, "context": context}
     if value.get("details") is None:
         value.pop("details", None)
-    body = canonical_bytes(value)
+    try:
+        body = canonical_bytes(value)
+    except TypeError as exc:  # orjson: integers beyond 64 bits (only in-process callers)
+        raise EventRejected(f"the event cannot be stored: {exc}") from exc
     _need(len(body) <= max_event_bytes, f"event is larger than {max_event_bytes} bytes")
     # NUL is never audit data, and PostgreSQL's text and jsonb cannot hold it.
-    _need(b"\\u0000" not in body, "strings must not contain NUL (\\u0000) characters")
+    _need(NUL_ESCAPE.search(body) is None, "strings must not contain NUL (\\u0000) characters")
     return PreparedEvent(
         org_id=org_id,
         id=event_id,
