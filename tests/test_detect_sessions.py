@@ -262,3 +262,30 @@ def test_a_known_session_switching_to_a_vpn_is_not_a_vpn_sign_in(story: Story) -
     sid = story.session()
     story.event("user_login", ANN, t, session=sid)
     assert story.download(ANN, t + 3600, net="vpn", session=sid) == []
+
+
+def test_going_back_to_the_office_after_a_night_at_home_is_not_concurrent_use(
+    story: Story,
+) -> None:
+    t = warm(story)
+    sid = story.session()
+    story.event("user_login", ANN, t, net="home_us", session=sid)  # signed in at home
+    assert story.download(ANN, t + 3600, session=sid) == []  # office from 09:00
+    assert story.download(ANN, t + 9 * 3600, session=sid) == []  # ... to 17:00
+    morning = t + 23 * 3600
+    assert story.download(ANN, morning - 300, net="home_us", session=sid) == []
+    assert story.download(ANN, morning, session=sid) == []  # office again five minutes later
+
+
+def test_switching_back_and_forth_within_minutes_is_concurrent_use(story: Story) -> None:
+    t = warm(story)
+    sid = story.session()
+    story.event("user_login", ANN, t, session=sid)
+    story.download(ANN, t + 60, session=sid)
+    found = story.download(ANN, t + 120, net="home_us2", session=sid)  # the thief
+    found += story.download(ANN, t + 180, session=sid)  # the owner, at the office
+    assert found == []
+    found = story.download(ANN, t + 240, net="home_us2", session=sid)  # the thief again
+    assert "session_fingerprint" in reasons(found)
+    evidence = found[-1]["details"]["trailkeeper_evidence"]["baseline"]
+    assert evidence["change"] == "concurrent"

@@ -134,3 +134,19 @@ def test_other_api_methods_do_not_count_as_deletions(story: Story) -> None:
     for k in range(3):
         out += story.signal(ANN, t + 60 * k, api_method="chat.postMessage", count=200)
     assert out == []
+
+
+def test_a_newcomers_first_bulk_hour_is_quiet_but_not_after_an_identity_anomaly(
+    story: Story,
+) -> None:
+    t = warm(story)
+    sid = story.session()
+    story.event("user_login", "U0NEW", t, session=sid)
+    out: list[dict[str, Any]] = []
+    for k in range(150):  # a new power user's first afternoon
+        out += story.download("U0NEW", t + 60 + 10 * k, k, session=sid)
+    assert out == []
+    story.event("user_login", "U0NEW", t + DAY, net="tor", session=9)
+    for k in range(20):
+        out += story.download("U0NEW", t + DAY + 60 + 10 * k, k, net="tor", session=9)
+    assert ["excessive_downloads"] in reasons(out)

@@ -64,7 +64,9 @@ def test_downloads_after_an_identity_anomaly_have_a_lower_bar(story: Story) -> N
 def test_an_app_downloading_in_bulk_is_flagged_with_the_app_as_entity(story: Story) -> None:
     t = warm(story, days=3)
     app = {"id": "A0EDISC", "name": "eDiscovery"}
-    found = downloads(story, 150, t, gap_s=1, app=app, session=None)
+    for day in range(8):  # a week of two downloads a day: the app's own baseline
+        assert downloads(story, 2, t + day * DAY, app=app, session=None) == []
+    found = downloads(story, 150, t + 8 * DAY, gap_s=1, app=app, session=None)
     assert found[0]["entity"]["type"] == "app"
     assert found[0]["details"]["reason"] == ["excessive_downloads"]
 

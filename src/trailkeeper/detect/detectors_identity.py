@@ -184,11 +184,17 @@ class SessionFingerprintDetector:
         moved = unexplained_move(b, obs, c.actor, p)
         if moved is not None:
             return moved
-        if b.alt_asn == asn and obs.ts - b.alt_ts <= p.session_concurrency_s:
+        if _is_concurrent(b, asn, obs.ts, p.session_concurrency_s):
             return "concurrent"
         if obs.ts - b.first_ts > p.session_max_age_s:
             return "stale"
         return None
+
+
+def _is_concurrent(b: SessionBinding, asn: int, now: float, window_s: float) -> bool:
+    """Back on the ASN the session left, and both switches within the window: used from two
+    networks at once (a switch back after a night elsewhere is a move, not concurrency)."""
+    return b.alt_asn == asn and now - b.alt_ts <= window_s and b.alt_ts - b.alt_last <= window_s
 
 
 def _downgrade(c: Check) -> bool:

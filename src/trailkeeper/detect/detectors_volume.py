@@ -46,7 +46,9 @@ class VolumeRule:
 
 
 class VolumeDetector:
-    """`excessive_downloads` / `excessive_file_shares` / `unexpected_message_deletion`."""
+    """`excessive_downloads` / `excessive_file_shares` / `unexpected_message_deletion`, for
+    warmed actors (a newcomer's mean is the organization's prior, and people differ by orders
+    of magnitude), or anyone after an identity anomaly."""
 
     def __init__(self, name: str, rule: VolumeRule, *, apps: bool) -> None:
         self.name = name
@@ -59,7 +61,7 @@ class VolumeDetector:
         if metric is None or metric[0] != self.rule.metric or (c.obs.is_app and not self.apps):
             return None
         counter = c.actor.rates.get(self.rule.metric)
-        if counter is None:
+        if counter is None or not (c.warmed or is_escalated(c)):
             return None
         hour = counter.hour_count(c.obs.ts)
         mean = daily_mean(c, counter, self.rule.metric)

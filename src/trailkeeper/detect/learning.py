@@ -174,7 +174,8 @@ def _move_session(b: SessionBinding, obs: Observation, asn: int, ip: str, ua: st
     if ua and ua != b.ua:
         b.prev_ua = ua
     if asn and b.last_asn and asn != b.last_asn:
-        b.alt_asn, b.alt_ts = b.last_asn, obs.ts  # the ASN we just left, and when
+        # the ASN we just left, when, and when the session was last seen there
+        b.alt_asn, b.alt_ts, b.alt_last = b.last_asn, obs.ts, b.last_ts
     if asn:
         b.last_asn = asn
     rebind_fingerprint(b, obs)

@@ -275,17 +275,20 @@ class RateTable:
         self.data[counter.base : counter.base + RateCounter.WIDTH] = array("f", values)
 
 
-def _number(index: int, scale: float = 1.0, shift: float = 0.0) -> property:
+class _Number:
     """A field of SessionBinding kept in its packed unsigned 32-bit `nums` array, in whole
     units of 1/scale after adding `shift` (so latitudes and longitudes are never negative)."""
 
-    def get(self: SessionBinding) -> float:
-        return self.nums[index] / scale - shift
+    __slots__ = ("index", "scale", "shift")
 
-    def put(self: SessionBinding, value: float) -> None:
-        self.nums[index] = round((value + shift) * scale)
+    def __init__(self, index: int, scale: float = 1.0, shift: float = 0.0) -> None:
+        self.index, self.scale, self.shift = index, scale, shift
 
-    return property(get, put)
+    def __get__(self, obj: SessionBinding, owner: type | None = None) -> float:
+        return obj.nums[self.index] / self.scale - self.shift
+
+    def __set__(self, obj: SessionBinding, value: float) -> None:
+        obj.nums[self.index] = round((value + self.shift) * self.scale)
 
 
 class SessionBinding:
@@ -298,7 +301,9 @@ class SessionBinding:
     (`fp_version`, so a client upgrade can explain a new one), the last unexplained other
     fingerprint (`other_fp`, reported once, not every day after), the last trustworthy position
     (`pos_*`, for travel speed), up to three more countries the session reached in an
-    explained way (`place1..3`), and whether it began on a network new to the actor (`novel`).
+    explained way (`place1..3`), whether it began on a network new to the actor (`novel`),
+    and the ASN it last left (`alt_asn`), when (`alt_ts`) and when it was last seen there
+    (`alt_last`).
     """
 
     __slots__ = ("fingerprint", "ip", "nums", "other_fp", "prev_ip", "prev_ua", "ua")
@@ -320,23 +325,25 @@ class SessionBinding:
         "place2",
         "place3",
         "novel",
+        "alt_last",
     )
     PLACES = (13, 14, 15)
 
-    asn = _number(0)
-    country = _number(1)
-    client = _number(2)
-    first_ts = _number(3)
-    last_ts = _number(4)
-    alt_asn = _number(5)
-    alt_ts = _number(6)
-    last_asn = _number(7)
-    fp_version = _number(8)
-    pos_lat = _number(9, 1e5, 90.0)  # ~1 m
-    pos_lon = _number(10, 1e5, 180.0)
-    pos_ts = _number(11)
-    pos_km = _number(12)
-    novel = _number(16)
+    asn = _Number(0)
+    country = _Number(1)
+    client = _Number(2)
+    first_ts = _Number(3)
+    last_ts = _Number(4)
+    alt_asn = _Number(5)
+    alt_ts = _Number(6)
+    last_asn = _Number(7)
+    fp_version = _Number(8)
+    pos_lat = _Number(9, 1e5, 90.0)  # ~1 m
+    pos_lon = _Number(10, 1e5, 180.0)
+    pos_ts = _Number(11)
+    pos_km = _Number(12)
+    novel = _Number(16)
+    alt_last = _Number(17)
 
     def __init__(
         self,

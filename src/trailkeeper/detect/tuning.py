@@ -17,9 +17,11 @@ from trailkeeper.detect.state import DAY_S, HOUR_S, ActorState, OrgState
 class Params:
     """Detector thresholds (times in seconds)."""
 
-    # an actor's own baseline counts only after this much history (Okta min-events, Entra 5 d)
+    # an actor's own baseline counts only after this much history (Okta min-events, Entra 5-14
+    # days, Defender 7; spec §5.1 cold start): before, only intrinsic reasons apply, and
+    # volumes after an identity anomaly
     min_events: int = 20
-    min_days: float = 3.0
+    min_days: float = 5.0
     recent_s: float = 30 * DAY_S
     # a country or client is rare in the organization below these shares of its actors
     rare_country_share: float = 0.02

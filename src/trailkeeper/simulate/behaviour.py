@@ -83,27 +83,29 @@ class Behaviour:
     cfg: BehaviourConfig = field(default_factory=BehaviourConfig)
     logged: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
     chores: dict[str, list[Activity]] = field(default_factory=dict)
-    _hourly: dict[tuple[str, str, int], Ctx | None] = field(default_factory=dict)
+    _hourly: dict[tuple[str, int, int], Ctx | None] = field(default_factory=dict)
 
     def ctx(self, p: Person, ts: int, kind: str, rng: random.Random) -> Ctx | None:
         """The person's context on a device kind at `ts`, logging in first if a session is new.
 
         None when the person cannot act then (in the air without Wi-Fi, or no device at all).
-        Contexts are stable within an hour (addresses are), so they are computed once per hour.
+        Contexts are stable within an hour (addresses are), so they are computed once per hour
+        and device: a kind without a device of its own falls back to the person's first kind,
+        and must then share that device's context (one device, one address at a time).
         """
-        key = (p.id, kind, ts // HOUR)
-        if key not in self._hourly:
-            self._hourly[key] = self._compute_ctx(p, ts, kind, rng)
-        return self._hourly[key]
-
-    def _compute_ctx(self, p: Person, ts: int, kind: str, rng: random.Random) -> Ctx | None:
-        place, trip = place_at(p, ts)
-        if place == "flight" and (trip is None or not trip.inflight):
-            return None
         index = device_at(p, kind, ts)
         if index is None:
             index = device_at(p, p.devices[0].kind, ts)
         if index is None:
+            return None
+        key = (p.id, index, ts // HOUR)
+        if key not in self._hourly:
+            self._hourly[key] = self._compute_ctx(p, ts, index, rng)
+        return self._hourly[key]
+
+    def _compute_ctx(self, p: Person, ts: int, index: int, rng: random.Random) -> Ctx | None:
+        place, trip = place_at(p, ts)
+        if place == "flight" and (trip is None or not trip.inflight):
             return None
         device = p.devices[index]
         epoch, sid = self.sessions.at(p, index, ts)
