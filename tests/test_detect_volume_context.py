@@ -76,6 +76,13 @@ def test_the_same_hour_in_a_session_begun_on_a_new_network_is_excessive(story: S
     assert threshold < Params().downloads_floor
 
 
+def test_a_novel_session_is_the_actors_own_after_its_first_day(story: Story) -> None:
+    t = warm(story)
+    sid = story.session()
+    story.event("user_login", ANN, t, net="home_us2", session=sid)
+    assert burst(story, 40, t + DAY + 3600, net="home_us2", session=sid) == []
+
+
 def test_a_later_session_on_that_network_is_no_longer_novel(story: Story) -> None:
     t = warm(story)
     story.event("user_login", ANN, t, net="home_us2", session=story.session())

@@ -29,10 +29,13 @@ def is_escalated(c: Check) -> bool:
 
 
 def in_novel_session(c: Check) -> bool:
-    """Is this done in a session that began on a network new to the actor?"""
+    """Is this done on the first day of a session that began on a network new to the actor
+    (a sign-in from somewhere new; weeks later the session is the actor's own)?"""
     sid = c.obs.session_id
     binding = c.actor.session(sid) if sid is not None else None
-    return binding is not None and bool(binding.novel)
+    if binding is None or not binding.novel:
+        return False
+    return c.obs.ts - binding.first_ts <= c.params.novel_window_s
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,8 @@ class VolumeDetector:
 
     def threshold(self, c: Check, mean: float) -> float:
         """The rolling-hour count at which this fires for this actor now: the standalone bar,
-        lowered in a session that began on a new network and further after an identity anomaly
-        (volume alone cannot tell exfiltration from a legitimate bulk day; context can)."""
+        lowered on the first day of a session begun on a new network, further after an
+        identity anomaly (volume alone cannot tell exfiltration from a bulk day; context can)."""
         p = c.params
         floor, mult = float(getattr(p, self.rule.floor)), float(getattr(p, self.rule.mult))
         if is_escalated(c):

@@ -159,9 +159,11 @@ def _learn_session(obs: Observation, actor: ActorState, params: Params) -> None:
 
 
 def _is_novel_network(obs: Observation, actor: ActorState, params: Params) -> bool:
-    """Does a session start on a network (ASN) an established actor has not used in 30 days?"""
+    """Does a session start on a network (ASN) a warmed actor has not used in 30 days?"""
     asn = obs.ip_info.asn
     if not asn or actor.events < params.min_events:
+        return False
+    if actor.days_active_as_of(obs.ts) < params.min_days:
         return False
     return not actor.asns.seen_within(asn, obs.ts, params.recent_s)
 

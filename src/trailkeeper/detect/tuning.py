@@ -46,9 +46,10 @@ class Params:
     # ... lowered when the actor drew an identity anomaly in the last day (spec §3.4)
     escalated_floor: float = 6.0
     escalated_mult: float = 2.0
-    # ... and, less, inside a session that began on a network new to the actor in 30 days
-    novel_floor: float = 10.0
-    novel_mult: float = 4.0
+    # ... and, less, in the first day of a session that began on a network new to the actor
+    novel_floor: float = 15.0
+    novel_mult: float = 6.0
+    novel_window_s: float = DAY_S
     prior_days: float = 1.0
     prior_daily: float = 5.0
     # scraping breadth (distinct things read per hour) and API call volume per hour
