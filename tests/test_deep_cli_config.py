@@ -249,6 +249,7 @@ def test_a_bad_setting_stops_a_command_before_it_opens_the_database(
 RULES: list[tuple[str, str, str, str]] = [
     ("port", "65536", "65535", "must be between 1 and 65535"),
     ("rate_limit_per_minute", "-1", "0", "must be 0 (off) or positive"),
+    ("read_threads", "0", "1", "must be between 1 and 256"),
     ("default_page_limit", "10000", "9999", "must be between 1 and 9999"),
     ("max_same_second_extension", "-1", "0", "must not be negative"),
     ("cursor_ttl_s", "0", "1", "must be positive"),

@@ -45,6 +45,11 @@ class Settings:
     rate_limit_per_minute: int = setting(
         50, "Audit API calls allowed per organization per minute (Slack Tier 3); 0 turns it off."
     )
+    read_threads: int = setting(
+        4,
+        "Worker threads that serve /audit/v1/logs reads at once; more requests queue. Few threads"
+        " keep the GIL from thrashing between cores (SQLite reads are short).",
+    )
     redis_url: str = setting(
         "",
         "Redis URL (redis://host:6379/0) for a rate limit shared by nodes (empty: per process).",
@@ -175,6 +180,7 @@ _PARSERS: dict[type, Callable[[str], Any]] = {int: int, str: str}
 _VALIDATORS: dict[str, Callable[[Any], str | None]] = {
     "port": lambda v: None if 0 < v < 65536 else "must be between 1 and 65535",
     "rate_limit_per_minute": lambda v: None if v >= 0 else "must be 0 (off) or positive",
+    "read_threads": lambda v: None if 1 <= v <= 256 else "must be between 1 and 256",
     "default_page_limit": lambda v: None if 1 <= v <= 9999 else "must be between 1 and 9999",
     "max_same_second_extension": lambda v: None if v >= 0 else "must not be negative",
     "cursor_ttl_s": lambda v: None if v > 0 else "must be positive",

@@ -81,7 +81,9 @@ async def logs(request: Request) -> Response:
     services = services_of(request)
     headers, params = dict(request.headers), dict(request.query_params)
     try:
-        body = await anyio.to_thread.run_sync(logs_body, services, headers, params)
+        body = await anyio.to_thread.run_sync(
+            logs_body, services, headers, params, limiter=services.read_limiter
+        )
     except Exception as exc:
         return response_for(exc)
     return Response(body, media_type=JSON)

@@ -41,7 +41,12 @@ class Services:
     validation_limiter: anyio.CapacityLimiter = field(
         default_factory=lambda: anyio.CapacityLimiter(VALIDATION_THREADS)
     )
+    # At most `settings.read_threads` threads serve /logs at once (see audit_api.logs).
+    read_limiter: anyio.CapacityLimiter = field(init=False)
     _touched: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.read_limiter = anyio.CapacityLimiter(self.settings.read_threads)
 
     def grant(self, token: str, scope: str) -> Grant:
         """Authorize a token for a scope and note its use (at most once a minute)."""
