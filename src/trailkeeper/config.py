@@ -46,9 +46,9 @@ class Settings:
         50, "Audit API calls allowed per organization per minute (Slack Tier 3); 0 turns it off."
     )
     read_threads: int = setting(
-        4,
-        "Worker threads that serve /audit/v1/logs reads at once; more requests queue. Few threads"
-        " keep the GIL from thrashing between cores (SQLite reads are short).",
+        2,
+        "Worker threads that serve /audit/v1/logs reads at once (more requests queue); about one"
+        " per core: more threads thrash the GIL between cores (docs/benchmarks.md).",
     )
     redis_url: str = setting(
         "",
