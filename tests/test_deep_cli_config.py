@@ -249,7 +249,7 @@ def test_a_bad_setting_stops_a_command_before_it_opens_the_database(
 RULES: list[tuple[str, str, str, str]] = [
     ("port", "65536", "65535", "must be between 1 and 65535"),
     ("rate_limit_per_minute", "-1", "0", "must be 0 (off) or positive"),
-    ("read_threads", "0", "1", "must be between 1 and 256"),
+    ("read_threads", "-1", "0", "must be between 0 (auto) and 256"),
     ("default_page_limit", "10000", "9999", "must be between 1 and 9999"),
     ("max_same_second_extension", "-1", "0", "must not be negative"),
     ("cursor_ttl_s", "0", "1", "must be positive"),
@@ -340,3 +340,16 @@ def test_a_parse_problem_and_a_rule_problem_are_reported_together() -> None:
         "TRAILKEEPER_PORT='x': expected int",
         "TRAILKEEPER_DETECT: must be on or off",
     ]
+
+
+def test_read_threads_are_automatic_by_backend_unless_set() -> None:
+    from dataclasses import replace
+
+    from trailkeeper.config import Settings
+    from trailkeeper.web.services import POSTGRES_READ_THREADS, read_threads
+
+    sqlite = Settings(database_url="sqlite:///x.db")
+    postgres = Settings(database_url="postgresql://u@h/db")
+    assert read_threads(sqlite) == (os.cpu_count() or 2)
+    assert read_threads(postgres) == POSTGRES_READ_THREADS
+    assert read_threads(replace(postgres, read_threads=3)) == 3

@@ -46,9 +46,10 @@ class Settings:
         50, "Audit API calls allowed per organization per minute (Slack Tier 3); 0 turns it off."
     )
     read_threads: int = setting(
-        2,
-        "Worker threads that serve /audit/v1/logs reads at once (more requests queue); about one"
-        " per core: more threads thrash the GIL between cores (docs/benchmarks.md).",
+        0,
+        "Worker threads that serve /audit/v1/logs reads at once (more requests queue); 0 is auto:"
+        " one per core on SQLite (more thrash the GIL between cores), 8 on PostgreSQL (its"
+        " connection pool; threads mostly wait on the network).",
     )
     redis_url: str = setting(
         "",
@@ -180,7 +181,7 @@ _PARSERS: dict[type, Callable[[str], Any]] = {int: int, str: str}
 _VALIDATORS: dict[str, Callable[[Any], str | None]] = {
     "port": lambda v: None if 0 < v < 65536 else "must be between 1 and 65535",
     "rate_limit_per_minute": lambda v: None if v >= 0 else "must be 0 (off) or positive",
-    "read_threads": lambda v: None if 1 <= v <= 256 else "must be between 1 and 256",
+    "read_threads": lambda v: None if 0 <= v <= 256 else "must be between 0 (auto) and 256",
     "default_page_limit": lambda v: None if 1 <= v <= 9999 else "must be between 1 and 9999",
     "max_same_second_extension": lambda v: None if v >= 0 else "must not be negative",
     "cursor_ttl_s": lambda v: None if v > 0 else "must be positive",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from trailkeeper.storage.base import Store
 
 TOUCH_INTERVAL_S = 60
 VALIDATION_THREADS = 2
+POSTGRES_READ_THREADS = 8  # the store's connection pool
 CURSOR_SECRET = "cursor-mac"
 
 
@@ -47,7 +49,7 @@ class Services:
     _touched: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.read_limiter = anyio.CapacityLimiter(self.settings.read_threads)
+        self.read_limiter = anyio.CapacityLimiter(read_threads(self.settings))
 
     def grant(self, token: str, scope: str) -> Grant:
         """Authorize a token for a scope and note its use (at most once a minute)."""
@@ -63,6 +65,15 @@ class Services:
         wait = self.limiter.retry_after_s(org_id)
         if wait:
             raise RateLimited(wait)
+
+
+def read_threads(settings: Settings) -> int:
+    """How many threads serve reads at once: the setting, or by backend when it is 0 (auto)."""
+    if settings.read_threads:
+        return settings.read_threads
+    if settings.resolved_database_url.startswith(("postgresql://", "postgres://")):
+        return POSTGRES_READ_THREADS
+    return os.cpu_count() or 2
 
 
 def limiter_for(settings: Settings) -> RateLimiter:
