@@ -6,36 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from detect.conftest import DAY, START, Story
-from detect.world import write_world
-from trailkeeper.detect.enrichment import load_enrichment
-from trailkeeper.detect.pipeline import DetectionPipeline
 from trailkeeper.detect.tuning import Params
 
+from .conftest import DAY, START, Story
+
 ANN = "U0ANN"
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The detection tests' synthetic world (real MMDB files and lists)."""
-    return write_world(tmp_path_factory.mktemp("world"))
-
-
-@pytest.fixture
-def story(world: dict[str, str]) -> Story:
-    """An organization's events through a fresh pipeline (no warm-up)."""
-    enrichment = load_enrichment(
-        world["city_mmdb"],
-        world["asn_mmdb"],
-        world["tor_exits"],
-        world["cloud_ranges"],
-        world["ioc_list"],
-        vpn_ranges=world["vpn_ranges"],
-        suspicious_asns=world["suspicious_asns"],
-    )
-    return Story(DetectionPipeline(enrichment, warmup_days=0.0))
 
 
 def warm(story: Story, days: int = 14) -> float:

@@ -9,14 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from detect.conftest import CHROME, DAY, DESKTOP, START, Story
-from detect.world import write_world
 from trailkeeper.detect.clients import parse_client
-from trailkeeper.detect.enrichment import IpInfo, load_enrichment
+from trailkeeper.detect.enrichment import IpInfo
 from trailkeeper.detect.observation import Observation
-from trailkeeper.detect.pipeline import DetectionPipeline
 from trailkeeper.detect.sessions import (
     fingerprint_changed,
     follow,
@@ -28,6 +23,8 @@ from trailkeeper.detect.sessions import (
 )
 from trailkeeper.detect.state import ActorState, SessionBinding, country_key
 from trailkeeper.detect.tuning import Params
+
+from .conftest import CHROME, DAY, DESKTOP, START, Story
 
 ANN = "U0ANN"
 T = 1_700_000_000.0
@@ -165,27 +162,6 @@ def test_an_unexplained_fingerprint_is_reported_once_then_remembered() -> None:
 
 
 # --- through the pipeline --------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The detection tests' synthetic world (real MMDB files and lists)."""
-    return write_world(tmp_path_factory.mktemp("world"))
-
-
-@pytest.fixture
-def story(world: dict[str, str]) -> Story:
-    """An organization's events through a fresh pipeline (no warm-up)."""
-    enrichment = load_enrichment(
-        world["city_mmdb"],
-        world["asn_mmdb"],
-        world["tor_exits"],
-        world["cloud_ranges"],
-        world["ioc_list"],
-        vpn_ranges=world["vpn_ranges"],
-        suspicious_asns=world["suspicious_asns"],
-    )
-    return Story(DetectionPipeline(enrichment, warmup_days=0.0))
 
 
 def warm(story: Story, days: int = 10) -> float:
